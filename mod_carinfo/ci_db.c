@@ -1,0 +1,359 @@
+/* ci_db.c: see ci_db.h. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "ci_db.h"
+#include "ci_log.h"
+
+#define CI_DB_USERDATA "carinfo.ci_db"
+
+struct ci_db_t {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_pool_t *pool;               /* the connection's pool */
+    ci_dialect_t dialect;
+    int owned;                      /* opened by ci_db_open */
+    apr_dbd_transaction_t *txn;     /* open transaction, or NULL */
+    int txn_retryable;              /* a statement in txn failed, not constraint */
+    apr_dbd_prepared_t *stmt[CI_STMT__COUNT];
+    unsigned gen[CI_STMT__COUNT];   /* bumped at each re-prepare */
+    char errbuf[256];
+};
+
+static void set_error(ci_db_t *db, int rc)
+{
+    const char *msg = apr_dbd_error(db->driver, db->handle, rc);
+
+    apr_cpystrn(db->errbuf, msg ? msg : "unknown database error",
+                sizeof(db->errbuf));
+}
+
+/* Constraint violations are the caller's to handle, never retried. */
+static int is_constraint(const char *msg)
+{
+    return strstr(msg, "constraint") != NULL
+        || strstr(msg, "duplicate key") != NULL;
+}
+
+ci_db_t *ci_db_attach(apr_pool_t *conn_pool, const apr_dbd_driver_t *driver,
+                      apr_dbd_t *handle)
+{
+    void *data = NULL;
+    ci_db_t *db;
+
+    apr_pool_userdata_get(&data, CI_DB_USERDATA, conn_pool);
+    if (data) {
+        db = data;
+        if (db->handle == handle) {
+            return db;
+        }
+    }
+    db = apr_pcalloc(conn_pool, sizeof(*db));
+    db->driver = driver;
+    db->handle = handle;
+    db->pool = conn_pool;
+    db->dialect = strcmp(apr_dbd_name(driver), "pgsql") ? CI_DIALECT_SQLITE
+                                                         : CI_DIALECT_PGSQL;
+    apr_pool_userdata_set(db, CI_DB_USERDATA, apr_pool_cleanup_null,
+                          conn_pool);
+    return db;
+}
+
+static apr_status_t close_cleanup(void *data)
+{
+    ci_db_t *db = data;
+
+    if (db->handle) {
+        apr_dbd_close(db->driver, db->handle);
+        db->handle = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ci_db_open(ci_db_t **pdb, apr_pool_t *p, const char *driver,
+                        const char *params, const char **err)
+{
+    const apr_dbd_driver_t *drv = NULL;
+    apr_dbd_t *handle = NULL;
+    const char *derr = NULL;
+    apr_status_t rv;
+    ci_db_t *db;
+    int n;
+
+    *pdb = NULL;
+    if (strcmp(driver, "sqlite3") && strcmp(driver, "pgsql")) {
+        *err = apr_psprintf(p, "unsupported driver '%s' (sqlite3 or pgsql)",
+                            driver);
+        return APR_ENOTIMPL;
+    }
+    rv = apr_dbd_init(p);
+    if (rv != APR_SUCCESS) {
+        *err = "apr_dbd_init failed";
+        goto leave;
+    }
+    rv = apr_dbd_get_driver(p, driver, &drv);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot load the apr_dbd driver '%s' (is "
+                            "libaprutil1-dbd-%s installed?)", driver,
+                            strcmp(driver, "pgsql") ? "sqlite3" : "pgsql");
+        goto leave;
+    }
+    rv = apr_dbd_open_ex(drv, p, params, &handle, &derr);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot open the %s database: %s", driver,
+                            derr ? derr : "unknown error");
+        goto leave;
+    }
+    db = ci_db_attach(p, drv, handle);
+    db->owned = 1;
+    apr_pool_cleanup_register(p, db, close_cleanup, apr_pool_cleanup_null);
+    if (db->dialect == CI_DIALECT_SQLITE) {
+        /* busy_timeout returns a row, which the driver calls a failure:
+         * run it apart and check that the last pragma succeeds. */
+        apr_dbd_query(drv, handle, &n, "PRAGMA busy_timeout=5000");
+        if (apr_dbd_query(drv, handle, &n, "PRAGMA synchronous=NORMAL; "
+                          "PRAGMA foreign_keys=ON")) {
+            *err = apr_psprintf(p, "cannot set up the SQLite connection: %s",
+                                apr_dbd_error(drv, handle, 1));
+            apr_pool_cleanup_run(p, db, close_cleanup);
+            rv = APR_EGENERAL;
+            goto leave;
+        }
+    }
+    *pdb = db;
+leave:
+    return rv;
+}
+
+void ci_db_close(ci_db_t *db)
+{
+    if (db && db->owned) {
+        apr_pool_cleanup_run(db->pool, db, close_cleanup);
+    }
+}
+
+ci_dialect_t ci_db_dialect(const ci_db_t *db)
+{
+    return db->dialect;
+}
+
+const char *ci_db_error(const ci_db_t *db)
+{
+    return db->errbuf;
+}
+
+static apr_status_t prepare(ci_db_t *db, ci_stmt_id_t id)
+{
+    const char *label = NULL;
+    int rc;
+
+    if (db->stmt[id]) {
+        return APR_SUCCESS;
+    }
+    /* Named statements on PostgreSQL (server-side plans); the generation in
+     * the name keeps a re-prepare from colliding with a stale one. */
+    if (db->dialect == CI_DIALECT_PGSQL) {
+        label = apr_psprintf(db->pool, "ci_%d_%u", (int)id, db->gen[id]);
+    }
+    rc = apr_dbd_prepare(db->driver, db->pool, db->handle,
+                         ci_sql_text(id, db->dialect), label, &db->stmt[id]);
+    if (rc) {
+        set_error(db, rc);
+        db->stmt[id] = NULL;
+        return CI_DB_EQUERY;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_rows(ci_db_t *db, apr_pool_t *p,
+                              apr_dbd_results_t *res, ci_db_rows_t **prows)
+{
+    apr_array_header_t *cells;
+    apr_dbd_row_t *row = NULL;
+    ci_db_rows_t *rows = apr_pcalloc(p, sizeof(*rows));
+    int rc, c;
+
+    rows->ncols = apr_dbd_num_cols(db->driver, res);
+    cells = apr_array_make(p, 16, sizeof(const char *));
+    /* Always drain: a result left half-read keeps the statement busy. */
+    while ((rc = apr_dbd_get_row(db->driver, p, res, &row, -1)) == 0) {
+        for (c = 0; c < rows->ncols; c++) {
+            const char *v = apr_dbd_get_entry(db->driver, row, c);
+            *(const char **)apr_array_push(cells) = v ? apr_pstrdup(p, v)
+                                                      : NULL;
+        }
+        rows->nrows++;
+    }
+    rows->cells = (const char **)cells->elts;
+    *prows = rows;
+    return APR_SUCCESS;
+}
+
+/* One attempt of a statement; rc is the driver's. */
+static int run_once(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
+                    const char *const *args, apr_dbd_results_t **res,
+                    int *affected)
+{
+    int nargs = ci_sql_nargs(id);
+
+    if (prepare(db, id) != APR_SUCCESS) {
+        return -1;
+    }
+    if (res) {
+        return apr_dbd_pselect(db->driver, p, db->handle, res, db->stmt[id],
+                               1, nargs, (const char **)args);
+    }
+    return apr_dbd_pquery(db->driver, p, db->handle, affected, db->stmt[id],
+                          nargs, (const char **)args);
+}
+
+/* After a failure other than a constraint: is the connection usable again?
+ * The statement is dropped so the next attempt prepares it afresh. */
+static apr_status_t recover(ci_db_t *db, ci_stmt_id_t id)
+{
+    db->stmt[id] = NULL;
+    db->gen[id]++;
+    if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS) {
+        return CI_DB_EUNAVAIL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t run(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
+                        const char *const *args, ci_db_rows_t **rows,
+                        int *affected)
+{
+    apr_dbd_results_t *res = NULL;
+    int attempt, rc, n = 0;
+    apr_status_t rv = CI_DB_EQUERY;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        res = NULL;
+        rc = run_once(db, p, id, args, rows ? &res : NULL, &n);
+        if (rc == 0) {
+            if (affected) {
+                *affected = n;
+            }
+            return rows ? read_rows(db, p, res, rows) : APR_SUCCESS;
+        }
+        if (rc != -1) {
+            set_error(db, rc);
+        }
+        if (is_constraint(db->errbuf)) {
+            return CI_DB_ECONSTRAINT;
+        }
+        ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, p,
+                      "statement %s failed (attempt %d): %s", ci_sql_name(id),
+                      attempt + 1, db->errbuf);
+        rv = recover(db, id);
+        if (db->txn) {
+            db->txn_retryable = 1;
+            return rv == APR_SUCCESS ? CI_DB_EQUERY : rv;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        rv = CI_DB_EQUERY;
+    }
+    return rv;
+}
+
+apr_status_t ci_db_select(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
+                          const char *const *args, ci_db_rows_t **rows)
+{
+    return run(db, p, id, args, rows, NULL);
+}
+
+apr_status_t ci_db_exec(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
+                        const char *const *args, int *affected)
+{
+    return run(db, p, id, args, NULL, affected);
+}
+
+apr_status_t ci_db_txn(ci_db_t *db, apr_pool_t *p, ci_db_txn_fn *fn,
+                       void *baton)
+{
+    apr_status_t rv = APR_SUCCESS;
+    int attempt, rc;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        db->txn = NULL;
+        db->txn_retryable = 0;
+        rc = apr_dbd_transaction_start(db->driver, p, db->handle, &db->txn);
+        if (rc) {
+            set_error(db, rc);
+            db->txn = NULL;
+            if (apr_dbd_check_conn(db->driver, db->pool, db->handle)) {
+                return CI_DB_EUNAVAIL;
+            }
+            continue;
+        }
+        rv = fn(db, p, baton);
+        if (rv != APR_SUCCESS) {
+            apr_dbd_transaction_mode_set(db->driver, db->txn,
+                                         APR_DBD_TRANSACTION_ROLLBACK);
+        }
+        rc = apr_dbd_transaction_end(db->driver, p, db->txn);
+        db->txn = NULL;
+        if (rv == APR_SUCCESS && rc) {
+            set_error(db, rc);
+            rv = is_constraint(db->errbuf) ? CI_DB_ECONSTRAINT : CI_DB_EQUERY;
+            db->txn_retryable = rv == CI_DB_EQUERY;
+        }
+        if (rv == APR_SUCCESS || !db->txn_retryable) {
+            return rv;
+        }
+        if (apr_dbd_check_conn(db->driver, db->pool, db->handle)) {
+            return CI_DB_EUNAVAIL;
+        }
+    }
+    return rv;
+}
+
+apr_status_t ci_db_exec_raw(ci_db_t *db, const char *sql)
+{
+    int n = 0, rc;
+
+    rc = apr_dbd_query(db->driver, db->handle, &n, sql);
+    if (rc) {
+        set_error(db, rc);
+        return is_constraint(db->errbuf) ? CI_DB_ECONSTRAINT : CI_DB_EQUERY;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ci_db_prepare_all(ci_db_t *db, ci_stmt_id_t *failed)
+{
+    int i;
+
+    for (i = 0; i < CI_STMT__COUNT; i++) {
+        if (prepare(db, (ci_stmt_id_t)i) != APR_SUCCESS) {
+            *failed = (ci_stmt_id_t)i;
+            return CI_DB_EQUERY;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+const char *ci_db_cell(const ci_db_rows_t *rows, int row, int col)
+{
+    if (!rows || row < 0 || col < 0 || row >= rows->nrows
+        || col >= rows->ncols) {
+        return NULL;
+    }
+    return rows->cells[row * rows->ncols + col];
+}
+
+apr_int64_t ci_db_cell_i64(const ci_db_rows_t *rows, int row, int col,
+                           apr_int64_t dflt)
+{
+    const char *v = ci_db_cell(rows, row, col);
+
+    return v ? apr_atoi64(v) : dflt;
+}
+
+const char *ci_db_i64(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}

@@ -1,0 +1,44 @@
+/* ci_sql.c: see ci_sql.h. */
+#include <string.h>
+
+#include "ci_sql.h"
+
+typedef struct {
+    const char *name;
+    const char *sql[2];
+} stmt_def_t;
+
+static const stmt_def_t stmts[CI_STMT__COUNT] = {
+#define CI_SQL_DEF(n, s, pg) { #n, { s, pg } },
+    CI_SQL_STATEMENTS(CI_SQL_DEF)
+#undef CI_SQL_DEF
+};
+
+const char *ci_sql_name(ci_stmt_id_t id)
+{
+    return stmts[id].name;
+}
+
+const char *ci_sql_text(ci_stmt_id_t id, ci_dialect_t dialect)
+{
+    const char *pg = stmts[id].sql[CI_DIALECT_PGSQL];
+
+    return (dialect == CI_DIALECT_PGSQL && pg) ? pg
+                                              : stmts[id].sql[CI_DIALECT_SQLITE];
+}
+
+int ci_sql_nargs(ci_stmt_id_t id)
+{
+    const char *s = stmts[id].sql[CI_DIALECT_SQLITE];
+    int n = 0;
+
+    for (; (s = strchr(s, '%')) != NULL; s++) {
+        if (s[1] == '%') {
+            s++;
+        }
+        else if (s[1] == 's' || s[1] == 'd' || s[1] == 'l' || s[1] == 'f') {
+            n++;
+        }
+    }
+    return n;
+}

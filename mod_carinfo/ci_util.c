@@ -1,0 +1,194 @@
+/* ci_util.c: see ci_util.h. */
+#include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "ci_util.h"
+
+static const char hexd[] = "0123456789abcdef";
+
+const char *ci_uuid4(apr_pool_t *p)
+{
+    unsigned char b[16];
+    char *s, *o;
+    int i;
+
+    if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
+        return NULL;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    o = s = apr_palloc(p, CI_UUID_LEN + 1);
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *o++ = '-';
+        }
+        *o++ = hexd[b[i] >> 4];
+        *o++ = hexd[b[i] & 15];
+    }
+    *o = '\0';
+    return s;
+}
+
+const char *ci_uuid_normalize(apr_pool_t *p, const char *s)
+{
+    char *o;
+    int i;
+
+    if (!s || strlen(s) != CI_UUID_LEN) {
+        return NULL;
+    }
+    o = apr_pstrmemdup(p, s, CI_UUID_LEN);
+    for (i = 0; i < CI_UUID_LEN; i++) {
+        char c = o[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return NULL;
+            }
+        }
+        else if (c >= 'A' && c <= 'F') {
+            o[i] = (char)(c - 'A' + 'a');
+        }
+        else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return NULL;
+        }
+    }
+    return o;
+}
+
+const char *ci_random_hex(apr_pool_t *p, apr_size_t n)
+{
+    unsigned char *b = apr_palloc(p, n);
+    char *s = apr_palloc(p, 2 * n + 1);
+    apr_size_t i;
+
+    if (apr_generate_random_bytes(b, n) != APR_SUCCESS) {
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        s[2 * i] = hexd[b[i] >> 4];
+        s[2 * i + 1] = hexd[b[i] & 15];
+    }
+    s[2 * n] = '\0';
+    memset(b, 0, n);
+    return s;
+}
+
+apr_int64_t ci_now_usec(void)
+{
+    return (apr_int64_t)apr_time_now();
+}
+
+const char *ci_time_iso(apr_pool_t *p, apr_int64_t usec)
+{
+    apr_time_exp_t t;
+
+    apr_time_exp_gmt(&t, (apr_time_t)usec);
+    if (t.tm_usec) {
+        return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                            t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                            t.tm_hour, t.tm_min, t.tm_sec, t.tm_usec);
+    }
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                        t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                        t.tm_hour, t.tm_min, t.tm_sec);
+}
+
+int ci_parse_int64(const char *s, apr_int64_t *out)
+{
+    apr_uint64_t v = 0, lim;
+    int neg = 0;
+    const char *d;
+
+    if (!s || !*s) {
+        return -1;
+    }
+    if (*s == '-') {
+        neg = 1;
+        s++;
+    }
+    if (!*s || (s[0] == '0' && s[1]) || (neg && s[0] == '0')) {
+        return -1;
+    }
+    lim = neg ? (apr_uint64_t)APR_INT64_MAX + 1 : (apr_uint64_t)APR_INT64_MAX;
+    for (d = s; *d; d++) {
+        unsigned dig;
+        if (*d < '0' || *d > '9') {
+            return -1;
+        }
+        dig = (unsigned)(*d - '0');
+        if (v > (lim - dig) / 10) {
+            return -1;
+        }
+        v = v * 10 + dig;
+    }
+    *out = neg ? (apr_int64_t)(0 - v) : (apr_int64_t)v;
+    return 0;
+}
+
+int ci_utf8_valid(const char *buf, apr_size_t len)
+{
+    const unsigned char *s = (const unsigned char *)buf, *e = s + len;
+
+    while (s < e) {
+        unsigned c = *s;
+        apr_size_t n;
+        unsigned cp;
+
+        if (c < 0x80) {
+            s++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1; cp = c & 0x1f;
+        }
+        else if (c >= 0xe0 && c <= 0xef) {
+            n = 2; cp = c & 0x0f;
+        }
+        else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3; cp = c & 0x07;
+        }
+        else {
+            return 0;
+        }
+        if ((apr_size_t)(e - s) <= n) {
+            return 0;
+        }
+        for (apr_size_t i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff))
+            || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+        s += n + 1;
+    }
+    return 1;
+}
+
+apr_size_t ci_utf8_len(const char *s)
+{
+    apr_size_t n = 0;
+
+    for (; *s; s++) {
+        if (((unsigned char)*s & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}
+
+int ci_ct_equal(const void *a, const void *b, apr_size_t len)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char d = 0;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        d |= (unsigned char)(x[i] ^ y[i]);
+    }
+    return d == 0;
+}

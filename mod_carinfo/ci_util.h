@@ -1,0 +1,43 @@
+/* ci_util: small helpers of the core: ids, time, random tokens, parsing. */
+#ifndef mod_carinfo_ci_util_h
+#define mod_carinfo_ci_util_h
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#define CI_UUID_LEN 36
+
+/* A random (version 4) UUID in canonical lower case, allocated from `p`.
+ * Uses the system CSPRNG; returns NULL only if the CSPRNG fails. */
+const char *ci_uuid4(apr_pool_t *p);
+
+/* If `s` is a UUID (any case, canonical 8-4-4-4-12 form) returns it in lower
+ * case from `p`; otherwise NULL. */
+const char *ci_uuid_normalize(apr_pool_t *p, const char *s);
+
+/* `n` random bytes from the system CSPRNG as lower-case hex (2n chars) from
+ * `p`; NULL if the CSPRNG fails. */
+const char *ci_random_hex(apr_pool_t *p, apr_size_t n);
+
+/* Microseconds since the epoch (the store's time unit). */
+apr_int64_t ci_now_usec(void);
+
+/* ISO 8601 UTC with 'Z', as Django REST framework prints it: microseconds
+ * are shown only when non-zero ("2026-02-05T11:06:00Z",
+ * "2026-02-05T11:06:00.250000Z"). From `p`. */
+const char *ci_time_iso(apr_pool_t *p, apr_int64_t usec);
+
+/* Strict decimal parse of the whole string (optional '-' sign, no spaces,
+ * no '+', no leading zeros beyond "0"). Returns 0 on success, -1 otherwise. */
+int ci_parse_int64(const char *s, apr_int64_t *out);
+
+/* Whether buf[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
+int ci_utf8_valid(const char *buf, apr_size_t len);
+
+/* Number of code points of a well-formed UTF-8 string. */
+apr_size_t ci_utf8_len(const char *s);
+
+/* Constant-time comparison of two equal-length buffers; 1 when equal. */
+int ci_ct_equal(const void *a, const void *b, apr_size_t len);
+
+#endif /* mod_carinfo_ci_util_h */
