@@ -30,7 +30,18 @@ apr_status_t ci_json_parse(apr_pool_t *p, const char *buf, apr_size_t len,
         *err = "JSON parse error - request body is not valid UTF-8";
         return APR_EINVAL;
     }
+    if (len == 0) {
+        /* As Django REST framework: an empty body is empty data. */
+        *out = ci_json_own(p, json_object());
+        return APR_SUCCESS;
+    }
     j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (!j && strstr(jerr.text, "\\u0000")) {
+        *err = apr_psprintf(p, "JSON parse error - line %d column %d: NUL "
+                            "characters (\\u0000) are not allowed",
+                            jerr.line, jerr.column);
+        return APR_EINVAL;
+    }
     if (!j) {
         *err = apr_psprintf(p, "JSON parse error - line %d column %d: %s",
                             jerr.line, jerr.column, jerr.text);

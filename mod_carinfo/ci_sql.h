@@ -15,6 +15,9 @@
     X(PING, "SELECT 1", NULL) \
     X(SCHEMA_VERSION, \
       "SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL) \
+    X(SCHEMA_VERSION_ADD, \
+      "INSERT INTO schema_version (version, name, applied_at) " \
+      "VALUES (%d, %s, %lld)", NULL) \
     X(QR_INSERT_FREE, \
       "INSERT INTO users (uuid, is_registered, is_profile_public, " \
       "created_at, updated_at) VALUES (%s, 0, 0, %lld, %lld) RETURNING id", \
@@ -22,6 +25,10 @@
     X(QR_INSERT, \
       "INSERT INTO qr_codes (token, user_id, created_at) " \
       "VALUES (%s, %lld, %lld)", NULL) \
+    X(QR_BY_TOKEN, \
+      "SELECT u.uuid, u.is_registered, u.is_profile_public " \
+      "FROM qr_codes q JOIN users u ON u.id = q.user_id WHERE q.token = %s", \
+      NULL) \
     X(QR_COUNT_FREE, \
       "SELECT COUNT(*) FROM qr_codes q JOIN users u ON u.id = q.user_id " \
       "WHERE u.is_registered = 0", NULL)

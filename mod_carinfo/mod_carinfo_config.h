@@ -1,0 +1,39 @@
+/* mod_carinfo_config: the CarInfo* directives, per-directory config. */
+#ifndef mod_carinfo_config_h
+#define mod_carinfo_config_h
+
+#include <httpd.h>
+#include <http_config.h>
+#include <apr_tables.h>
+
+/* Directive names, defined once. */
+#define CI_DIR_MAX_BODY   "CarInfoMaxBodySize"
+#define CI_DIR_MOUNT      "CarInfoMountPath"
+#define CI_DIR_DEBUG_ECHO "CarInfoDebugEcho"
+
+#define CI_DEFAULT_MAX_BODY (1024 * 1024)
+
+typedef struct ci_dir_conf_t {
+    const char *mount;              /* CarInfoMountPath, NULL = unset */
+    apr_off_t max_body;             /* -1 = unset */
+    int debug_echo;                 /* -1 = unset */
+} ci_dir_conf_t;
+
+extern const command_rec ci_config_cmds[];
+
+void *ci_config_create_dir(apr_pool_t *p, char *dir);
+void *ci_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/* Finds every <Location> (in any virtual host) that says
+ * "SetHandler carinfo" and records its path as a mount point, longest
+ * first. Call in post_config with pconf; the list lives as long as it. */
+void ci_config_find_mounts(apr_pool_t *pconf);
+
+/* The mount points found, longest first ("" for "/"). */
+const apr_array_header_t *ci_config_mounts(void);
+
+/* Getters apply the defaults. */
+apr_off_t ci_config_max_body(const ci_dir_conf_t *c);
+int ci_config_debug_echo(const ci_dir_conf_t *c);
+
+#endif /* mod_carinfo_config_h */

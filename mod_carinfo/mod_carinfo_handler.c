@@ -1,0 +1,113 @@
+/* mod_carinfo_handler.c: the route table (every endpoint is one hop from
+ * here: the handler named in its row) and the dispatch. */
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "mod_carinfo_handler.h"
+#include "mod_carinfo_http.h"
+#include "face_core.h"
+
+APLOG_USE_MODULE(carinfo);
+extern module AP_MODULE_DECLARE_DATA carinfo_module;
+
+#define ROUTE(m, pat, fn, acc, sum) { m, pat, (const void *)(fn), acc, sum }
+
+static const ci_route_t routes[] = {
+    ROUTE("GET",  "/api/health/", ci_core_health, CI_ACCESS_PUBLIC,
+          "Whether the service and its database answer"),
+    ROUTE("GET",  "/q/{token:uuid}/", ci_core_sticker, CI_ACCESS_PUBLIC,
+          "What a scanned QR sticker is: free or registered"),
+    ROUTE("POST", "/api/echo/", ci_core_echo, CI_ACCESS_DEBUG,
+          "Echo a JSON body (CarInfoDebugEcho on only)"),
+};
+#define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
+
+const char *ci_handler_check_routes(apr_pool_t *p)
+{
+    return ci_route_check(p, routes, NROUTES);
+}
+
+/* The part of `uri` below `mount` ("" is the root), or NULL when the URI
+ * is not under it (on a segment boundary). */
+static const char *below(const char *uri, const char *mount)
+{
+    apr_size_t n = strlen(mount);
+
+    if (strncmp(uri, mount, n) || (uri[n] && uri[n] != '/')) {
+        return NULL;
+    }
+    return uri[n] ? uri + n : "/";
+}
+
+/* Matches the request against the routes below `mount`; NOT_FOUND when the
+ * URI is not under it. Sets req->mount and req->path. */
+static ci_route_result_t find_below(ci_req_t *req, const char *mount,
+                                    const char **allow)
+{
+    const char *path = below(req->r->uri, mount);
+
+    if (!path) {
+        return CI_ROUTE_NOT_FOUND;
+    }
+    req->mount = mount;
+    req->path = path;
+    return ci_route_find(req->r->pool, routes, NROUTES, req->r->method, path,
+                         &req->match, allow);
+}
+
+/* The mount is CarInfoMountPath when set; otherwise each <Location> with
+ * "SetHandler carinfo" is a candidate, the longest tried first. */
+static ci_route_result_t find_route(ci_req_t *req, const char **allow)
+{
+    const apr_array_header_t *mounts = ci_config_mounts();
+    ci_route_result_t res;
+    int i;
+
+    req->mount = "";
+    req->path = req->r->uri;
+    if (req->conf->mount) {
+        return find_below(req, req->conf->mount, allow);
+    }
+    for (i = 0; mounts && i < mounts->nelts; i++) {
+        res = find_below(req, APR_ARRAY_IDX(mounts, i, const char *), allow);
+        if (res != CI_ROUTE_NOT_FOUND) {
+            return res;
+        }
+    }
+    return find_below(req, "", allow);
+}
+
+int ci_handler(request_rec *r)
+{
+    ci_req_t req;
+    const char *allow = NULL;
+    ci_handler_fn *fn;
+
+    if (!r->handler || strcmp(r->handler, "carinfo") || r->proxyreq) {
+        return DECLINED;
+    }
+    memset(&req, 0, sizeof(req));
+    req.r = r;
+    req.conf = ap_get_module_config(r->per_dir_config, &carinfo_module);
+    switch (find_route(&req, &allow)) {
+    case CI_ROUTE_NOT_FOUND:
+        return ci_http_fail(&req, HTTP_NOT_FOUND, 10030, "Not found.");
+    case CI_ROUTE_BAD_METHOD:
+        apr_table_setn(r->err_headers_out, "Allow", allow);
+        return ci_http_fail(&req, HTTP_METHOD_NOT_ALLOWED, 10031,
+                            apr_psprintf(r->pool, "Method \"%s\" not allowed.",
+                                         ap_escape_logitem(r->pool,
+                                                           r->method)));
+    case CI_ROUTE_FOUND:
+        break;
+    }
+    if (req.match.route->access == CI_ACCESS_DEBUG
+        && !ci_config_debug_echo(req.conf)) {
+        return ci_http_fail(&req, HTTP_NOT_FOUND, 10032, "Not found.");
+    }
+    fn = (ci_handler_fn *)req.match.route->handler;
+    return fn(&req);
+}

@@ -1,0 +1,67 @@
+/* mod_carinfo_http: the request context, request bodies, JSON responses
+ * and the one error path of the module.
+ *
+ * Handlers return what these helpers return (OK after a response is sent).
+ * Every client-visible error goes through ci_http_problem(), which writes
+ * exactly one error-log line tagged CInnnnn (info for 4xx, error for 5xx)
+ * and sends the DRF body with X-CarInfo-Problem: urn:carinfo:log:CInnnnn.
+ */
+#ifndef mod_carinfo_http_h
+#define mod_carinfo_http_h
+
+#include <httpd.h>
+#include <jansson.h>
+
+#include "ci_db.h"
+#include "ci_error.h"
+#include "ci_route.h"
+#include "mod_carinfo_config.h"
+
+typedef struct ci_req_t {
+    request_rec *r;
+    const ci_dir_conf_t *conf;
+    const char *mount;          /* "" or "/back": the prefix routes follow */
+    const char *path;           /* r->uri below the mount */
+    ci_route_match_t match;
+    ci_db_t *db;                /* acquired on first ci_req_db() */
+} ci_req_t;
+
+typedef int ci_handler_fn(ci_req_t *req);
+
+/* Sends `body` (a JSON text of `len` bytes) with `status`. Returns OK. */
+int ci_http_send_json_text(ci_req_t *req, int status, const char *body,
+                           apr_size_t len);
+
+/* Serializes `j` (borrowed) and sends it. Returns OK. */
+int ci_http_send_json(ci_req_t *req, int status, const json_t *j);
+
+/* Sends an empty 204 response. Returns OK. */
+int ci_http_no_content(ci_req_t *req);
+
+/* The one error path (see above). Returns OK. */
+int ci_http_problem(ci_req_t *req, const ci_problem_t *pr);
+
+/* Shorthand: a {"detail": ...} problem. */
+int ci_http_fail(ci_req_t *req, int status, int logno, const char *detail);
+
+/* A failed store call: 503 when the database is unavailable, 500 for a
+ * failing statement (the driver's message goes to the log only). */
+int ci_http_db_fail(ci_req_t *req, apr_status_t rv, int logno);
+
+/* Reads the request body, at most CarInfoMaxBodySize bytes. On success
+ * returns OK with *buf (NUL-terminated, from r->pool) and *len; otherwise
+ * the 413/400 response has been sent and the status to return is given. */
+int ci_http_read_body(ci_req_t *req, const char **buf, apr_size_t *len,
+                      int *done);
+
+/* Reads and parses a JSON request body (see ci_json_parse). Enforces the
+ * media type (415), the size limit (413) and well-formed UTF-8 JSON (400).
+ * On success *out is owned by r->pool and 1 is returned; otherwise the
+ * error response was sent and 0 is returned. */
+int ci_http_json_body(ci_req_t *req, json_t **out);
+
+/* The store connection of this request, or NULL when the database is
+ * unavailable (mod_dbd has logged why). Acquired once per request. */
+ci_db_t *ci_req_db(ci_req_t *req);
+
+#endif /* mod_carinfo_http_h */
