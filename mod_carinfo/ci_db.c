@@ -323,6 +323,18 @@ apr_status_t ci_db_exec_raw(ci_db_t *db, const char *sql)
     return APR_SUCCESS;
 }
 
+void ci_db_forget_all(ci_db_t *db)
+{
+    int i;
+
+    for (i = 0; i < CI_STMT__COUNT; i++) {
+        if (db->stmt[i]) {
+            db->stmt[i] = NULL;
+            db->gen[i]++;
+        }
+    }
+}
+
 apr_status_t ci_db_prepare_all(ci_db_t *db, ci_stmt_id_t *failed)
 {
     int i;

@@ -81,6 +81,11 @@ apr_status_t ci_db_txn(ci_db_t *db, apr_pool_t *p, ci_db_txn_fn *fn,
  * only. Same returns as ci_db_exec. */
 apr_status_t ci_db_exec_raw(ci_db_t *db, const char *sql);
 
+/* Drops every cached statement of this connection, so each is prepared
+ * afresh on its next use: for code that has just changed the schema
+ * itself (the migration runner). */
+void ci_db_forget_all(ci_db_t *db);
+
 /* Prepares every statement of ci_sql.h on this connection; for
  * `carinfoctl verify` and the tests. On failure *failed names it. */
 apr_status_t ci_db_prepare_all(ci_db_t *db, ci_stmt_id_t *failed);

@@ -53,6 +53,9 @@ const char *ci_problem_body(apr_pool_t *p, const ci_problem_t *pr,
     body = ci_json_own(p, json_object());
     json_object_set_new(body, "detail", json_string(pr->detail ? pr->detail
                                                     : "Error."));
+    if (pr->code) {
+        json_object_set_new(body, "code", json_string(pr->code));
+    }
     return ci_json_dump(p, body, len);
 }
 

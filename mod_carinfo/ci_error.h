@@ -17,6 +17,7 @@ typedef struct ci_problem_t {
     int status;             /* HTTP status */
     int logno;              /* log tag number, CI<logno> */
     const char *detail;     /* DRF "detail"; unused when `fields` is set */
+    const char *code;       /* DRF/SimpleJWT "code" next to detail, or NULL */
     json_t *fields;         /* validation errors, or NULL (owned by the pool) */
     const char *log_msg;    /* optional text for the log line only; no secrets */
     apr_int64_t retry_after;/* seconds for 429/503's Retry-After, or 0 */

@@ -135,6 +135,7 @@ static apr_status_t apply_one(ci_db_t *db, apr_pool_t *p, void *baton)
         return APR_SUCCESS;
     }
     rv = ci_db_exec_raw(db, ctx->sql);
+    ci_db_forget_all(db);               /* the schema just changed */
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -7,6 +7,8 @@
 #include <http_core.h>
 
 #include "mod_carinfo_config.h"
+#include "ci_jwt.h"
+#include "ci_password.h"
 #include "ci_util.h"
 
 #define MERGE(f, unset) (add->f != (unset) ? add->f : base->f)
@@ -18,6 +20,12 @@ void *ci_config_create_dir(apr_pool_t *p, char *dir)
     c->mount = NULL;
     c->max_body = -1;
     c->debug_echo = -1;
+    c->access_ttl = -1;
+    c->refresh_ttl = -1;
+    c->password_cost = -1;
+    c->login_phone.limit = -1;
+    c->login_addr.limit = -1;
+    c->list_max = -1;
     return c;
 }
 
@@ -29,6 +37,15 @@ void *ci_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->mount = MERGE(mount, NULL);
     c->max_body = MERGE(max_body, -1);
     c->debug_echo = MERGE(debug_echo, -1);
+    c->jwt_key = MERGE(jwt_key, NULL);
+    c->access_ttl = MERGE(access_ttl, -1);
+    c->refresh_ttl = MERGE(refresh_ttl, -1);
+    c->password_cost = MERGE(password_cost, -1);
+    c->login_phone = add->login_phone.limit != -1 ? add->login_phone
+                                                  : base->login_phone;
+    c->login_addr = add->login_addr.limit != -1 ? add->login_addr
+                                                : base->login_addr;
+    c->list_max = MERGE(list_max, -1);
     return c;
 }
 
@@ -108,6 +125,125 @@ int ci_config_debug_echo(const ci_dir_conf_t *c)
     return c->debug_echo > 0;
 }
 
+apr_int64_t ci_config_access_ttl(const ci_dir_conf_t *c)
+{
+    return c->access_ttl > 0 ? c->access_ttl : CI_DEFAULT_ACCESS_TTL;
+}
+
+apr_int64_t ci_config_refresh_ttl(const ci_dir_conf_t *c)
+{
+    return c->refresh_ttl > 0 ? c->refresh_ttl : CI_DEFAULT_REFRESH_TTL;
+}
+
+int ci_config_password_cost(const ci_dir_conf_t *c)
+{
+    return c->password_cost > 0 ? c->password_cost : CI_DEFAULT_PW_COST;
+}
+
+ci_limit_t ci_config_login_phone(const ci_dir_conf_t *c)
+{
+    ci_limit_t d = { 5, 300 };
+    return c->login_phone.limit != -1 ? c->login_phone : d;
+}
+
+ci_limit_t ci_config_login_addr(const ci_dir_conf_t *c)
+{
+    ci_limit_t d = { 30, 300 };
+    return c->login_addr.limit != -1 ? c->login_addr : d;
+}
+
+int ci_config_list_max(const ci_dir_conf_t *c)
+{
+    return c->list_max > 0 ? c->list_max : CI_DEFAULT_LIST_MAX;
+}
+
+/* Parses a whole number in [lo, hi]; NULL or the directive's error. */
+static const char *parse_range(cmd_parms *cmd, const char *arg,
+                               apr_int64_t lo, apr_int64_t hi,
+                               apr_int64_t *out)
+{
+    if (ci_parse_int64(arg, out) || *out < lo || *out > hi) {
+        return apr_psprintf(cmd->pool, "%s: '%s' must be a whole number "
+                            "from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->directive->directive, arg, lo, hi);
+    }
+    return NULL;
+}
+
+static const char *set_jwt_key(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ci_dir_conf_t *c = dc;
+    ci_jwt_key_t *key = apr_pcalloc(cmd->pool, sizeof(*key));
+    const char *path = ap_server_root_relative(cmd->pool, arg), *err = NULL;
+
+    /* Read now, while httpd still runs as root: the file can be 0600. */
+    if (!path || ci_jwt_key_load(cmd->pool, path, key, &err)
+        != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, CI_DIR_JWT_KEY, ": ",
+                           err ? err : "bad path", NULL);
+    }
+    c->jwt_key = key;
+    return NULL;
+}
+
+static const char *set_ttl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ci_dir_conf_t *c = dc;
+    apr_int64_t v;
+    const char *err = parse_range(cmd, arg, 10, 365 * 86400, &v);
+
+    if (!err) {
+        if (cmd->info) {
+            c->refresh_ttl = v;
+        }
+        else {
+            c->access_ttl = v;
+        }
+    }
+    return err;
+}
+
+static const char *set_pw_cost(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = parse_range(cmd, arg, CI_PASSWORD_MIN_COST,
+                                  CI_PASSWORD_MAX_COST, &v);
+
+    if (!err) {
+        ((ci_dir_conf_t *)dc)->password_cost = (int)v;
+    }
+    return err;
+}
+
+static const char *set_limit(cmd_parms *cmd, void *dc, const char *n,
+                             const char *secs)
+{
+    ci_dir_conf_t *c = dc;
+    ci_limit_t *l = cmd->info ? &c->login_addr : &c->login_phone;
+    apr_int64_t a, b;
+    const char *err = parse_range(cmd, n, 1, 1000000, &a);
+
+    if (!err) {
+        err = parse_range(cmd, secs, 1, 86400, &b);
+    }
+    if (!err) {
+        l->limit = (int)a;
+        l->window = (int)b;
+    }
+    return err;
+}
+
+static const char *set_list_max(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_int64_t v;
+    const char *err = parse_range(cmd, arg, 1, 10000, &v);
+
+    if (!err) {
+        ((ci_dir_conf_t *)dc)->list_max = (int)v;
+    }
+    return err;
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
 {
     ci_dir_conf_t *c = dc;
@@ -150,5 +286,27 @@ const command_rec ci_config_cmds[] = {
                  RSRC_CONF | ACCESS_CONF,
                  "serve POST <mount>/api/echo/ for testing body handling "
                  "(default off; never in production)"),
+    AP_INIT_TAKE1(CI_DIR_JWT_KEY, set_jwt_key, NULL, RSRC_CONF | ACCESS_CONF,
+                  "file holding the HS256 key of the JWTs (carinfoctl keygen);"
+                  " read at start-up as root"),
+    AP_INIT_TAKE1(CI_DIR_ACCESS_TTL, set_ttl, NULL, RSRC_CONF | ACCESS_CONF,
+                  "access token lifetime in seconds (default 300)"),
+    AP_INIT_TAKE1(CI_DIR_REFRESH_TTL, set_ttl, (void *)1,
+                  RSRC_CONF | ACCESS_CONF,
+                  "refresh token lifetime in seconds (default 86400)"),
+    AP_INIT_TAKE1(CI_DIR_PW_COST, set_pw_cost, NULL, RSRC_CONF | ACCESS_CONF,
+                  "bcrypt cost of new password hashes, 4-17 (default 12)"),
+    AP_INIT_TAKE2(CI_DIR_LOGIN_PHONE, set_limit, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "login attempts allowed per phone number: N SECONDS "
+                  "(default 5 300)"),
+    AP_INIT_TAKE2(CI_DIR_LOGIN_ADDR, set_limit, (void *)1,
+                  RSRC_CONF | ACCESS_CONF,
+                  "login attempts allowed per client address: N SECONDS "
+                  "(default 30 300)"),
+    AP_INIT_TAKE1(CI_DIR_LIST_MAX, set_list_max, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "most items a list answers without ?limit= paging, and "
+                  "the largest ?limit= (default 100)"),
     { NULL }
 };

@@ -10,13 +10,37 @@
 #define CI_DIR_MAX_BODY   "CarInfoMaxBodySize"
 #define CI_DIR_MOUNT      "CarInfoMountPath"
 #define CI_DIR_DEBUG_ECHO "CarInfoDebugEcho"
+#define CI_DIR_JWT_KEY    "CarInfoJWTKeyFile"
+#define CI_DIR_ACCESS_TTL "CarInfoAccessTokenLifetime"
+#define CI_DIR_REFRESH_TTL "CarInfoRefreshTokenLifetime"
+#define CI_DIR_PW_COST    "CarInfoPasswordCost"
+#define CI_DIR_LOGIN_PHONE "CarInfoLoginLimitPerPhone"
+#define CI_DIR_LOGIN_ADDR "CarInfoLoginLimitPerAddress"
+#define CI_DIR_LIST_MAX   "CarInfoListMax"
 
 #define CI_DEFAULT_MAX_BODY (1024 * 1024)
+#define CI_DEFAULT_ACCESS_TTL 300
+#define CI_DEFAULT_REFRESH_TTL 86400
+#define CI_DEFAULT_PW_COST 12
+#define CI_DEFAULT_LIST_MAX 100
+
+/* "N per S seconds"; unset when limit is -1. */
+typedef struct ci_limit_t {
+    int limit;
+    int window;
+} ci_limit_t;
 
 typedef struct ci_dir_conf_t {
     const char *mount;              /* CarInfoMountPath, NULL = unset */
     apr_off_t max_body;             /* -1 = unset */
     int debug_echo;                 /* -1 = unset */
+    const struct ci_jwt_key_t *jwt_key;  /* NULL = unset */
+    apr_int64_t access_ttl;         /* seconds, -1 = unset */
+    apr_int64_t refresh_ttl;
+    int password_cost;              /* -1 = unset */
+    ci_limit_t login_phone;         /* limit -1 = unset */
+    ci_limit_t login_addr;
+    int list_max;                   /* -1 = unset */
 } ci_dir_conf_t;
 
 extern const command_rec ci_config_cmds[];
@@ -35,5 +59,11 @@ const apr_array_header_t *ci_config_mounts(void);
 /* Getters apply the defaults. */
 apr_off_t ci_config_max_body(const ci_dir_conf_t *c);
 int ci_config_debug_echo(const ci_dir_conf_t *c);
+apr_int64_t ci_config_access_ttl(const ci_dir_conf_t *c);
+apr_int64_t ci_config_refresh_ttl(const ci_dir_conf_t *c);
+int ci_config_password_cost(const ci_dir_conf_t *c);
+ci_limit_t ci_config_login_phone(const ci_dir_conf_t *c);
+ci_limit_t ci_config_login_addr(const ci_dir_conf_t *c);
+int ci_config_list_max(const ci_dir_conf_t *c);
 
 #endif /* mod_carinfo_config_h */

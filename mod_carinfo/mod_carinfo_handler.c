@@ -8,6 +8,8 @@
 
 #include "mod_carinfo_handler.h"
 #include "mod_carinfo_http.h"
+#include "mod_carinfo_auth.h"
+#include "face_accounts.h"
 #include "face_core.h"
 
 APLOG_USE_MODULE(carinfo);
@@ -22,6 +24,23 @@ static const ci_route_t routes[] = {
           "What a scanned QR sticker is: free or registered"),
     ROUTE("POST", "/api/echo/", ci_core_echo, CI_ACCESS_DEBUG,
           "Echo a JSON body (CarInfoDebugEcho on only)"),
+    /* CarInfo accounts (spec 004) */
+    ROUTE("POST", "/api/user/register/", ci_acc_register, CI_ACCESS_PUBLIC,
+          "Register the owner of a QR sticker"),
+    ROUTE("POST", "/api/login/", ci_acc_login, CI_ACCESS_PUBLIC,
+          "Log in with phone number and password"),
+    ROUTE("POST", "/api/token/refresh/", ci_acc_refresh, CI_ACCESS_PUBLIC,
+          "Rotate a refresh token into a new token pair"),
+    ROUTE("GET",  "/api/profile/", ci_acc_profile_get, CI_ACCESS_USER,
+          "The caller's profile"),
+    ROUTE("PUT",  "/api/profile/", ci_acc_profile_update, CI_ACCESS_USER,
+          "Update the caller's profile (partial allowed)"),
+    ROUTE("PATCH", "/api/profile/", ci_acc_profile_update, CI_ACCESS_USER,
+          "Partially update the caller's profile"),
+    ROUTE("GET",  "/api/users/", ci_acc_users, CI_ACCESS_PUBLIC,
+          "Public profiles of registered users"),
+    ROUTE("GET",  "/user/{user_id:uuid}/", ci_acc_public_profile,
+          CI_ACCESS_PUBLIC, "A public profile by user or sticker UUID"),
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
@@ -103,6 +122,10 @@ int ci_handler(request_rec *r)
                                                            r->method)));
     case CI_ROUTE_FOUND:
         break;
+    }
+    if (req.match.route->access == CI_ACCESS_USER
+        && !ci_auth_require_user(&req)) {
+        return OK;
     }
     if (req.match.route->access == CI_ACCESS_DEBUG
         && !ci_config_debug_echo(req.conf)) {

@@ -7,6 +7,7 @@
 /* Who may call a route. */
 typedef enum {
     CI_ACCESS_PUBLIC = 0,   /* anyone */
+    CI_ACCESS_USER,         /* a registered user's Bearer access token */
     CI_ACCESS_DEBUG         /* only with CarInfoDebugEcho on */
 } ci_access_t;
 

@@ -4,6 +4,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <util_filter.h>
+#include <util_script.h>
 
 #include "mod_carinfo_http.h"
 #include "mod_carinfo_dbd.h"
@@ -193,6 +194,30 @@ int ci_http_json_body(ci_req_t *req, json_t **out)
         return 0;
     }
     return 1;
+}
+
+int ci_http_throttled(ci_req_t *req, int logno, apr_int64_t retry_after,
+                      const char *what)
+{
+    ci_problem_t *pr = ci_problem_make(req->r->pool, 429, logno,
+        apr_psprintf(req->r->pool, "Request was throttled. Expected "
+                     "available in %" APR_INT64_T_FMT " second%s.",
+                     retry_after, retry_after == 1 ? "" : "s"));
+
+    pr->retry_after = retry_after;
+    pr->log_msg = what;
+    return ci_http_problem(req, pr);
+}
+
+const char *ci_http_query(ci_req_t *req, const char *name)
+{
+    apr_table_t *args = NULL;
+
+    if (!req->r->args) {
+        return NULL;
+    }
+    ap_args_to_table(req->r, &args);
+    return args ? apr_table_get(args, name) : NULL;
 }
 
 ci_db_t *ci_req_db(ci_req_t *req)

@@ -24,6 +24,7 @@ typedef struct ci_req_t {
     const char *path;           /* r->uri below the mount */
     ci_route_match_t match;
     ci_db_t *db;                /* acquired on first ci_req_db() */
+    struct ci_user_t *user;     /* the authenticated user, or NULL */
 } ci_req_t;
 
 typedef int ci_handler_fn(ci_req_t *req);
@@ -59,6 +60,13 @@ int ci_http_read_body(ci_req_t *req, const char **buf, apr_size_t *len,
  * On success *out is owned by r->pool and 1 is returned; otherwise the
  * error response was sent and 0 is returned. */
 int ci_http_json_body(ci_req_t *req, json_t **out);
+
+/* A 429 "Request was throttled" with Retry-After. Returns OK. */
+int ci_http_throttled(ci_req_t *req, int logno, apr_int64_t retry_after,
+                      const char *what);
+
+/* The decoded value of query argument `name`, or NULL. */
+const char *ci_http_query(ci_req_t *req, const char *name);
 
 /* The store connection of this request, or NULL when the database is
  * unavailable (mod_dbd has logged why). Acquired once per request. */
