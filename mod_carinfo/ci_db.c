@@ -16,6 +16,7 @@ struct ci_db_t {
     int owned;                      /* opened by ci_db_open */
     apr_dbd_transaction_t *txn;     /* open transaction, or NULL */
     int txn_retryable;              /* a statement in txn failed, not constraint */
+    apr_status_t txn_error;         /* first statement failure in the txn */
     apr_dbd_prepared_t *stmt[CI_STMT__COUNT];
     unsigned gen[CI_STMT__COUNT];   /* bumped at each re-prepare */
     char errbuf[256];
@@ -179,7 +180,13 @@ static apr_status_t read_rows(ci_db_t *db, apr_pool_t *p,
     /* Always drain: a result left half-read keeps the statement busy. */
     while ((rc = apr_dbd_get_row(db->driver, p, res, &row, -1)) == 0) {
         for (c = 0; c < rows->ncols; c++) {
-            const char *v = apr_dbd_get_entry(db->driver, row, c);
+            /* get_entry gives "" for NULL on PostgreSQL; datum_get says
+             * APR_ENOENT for NULL on both drivers. */
+            char *v = NULL;
+            if (apr_dbd_datum_get(db->driver, row, c, APR_DBD_TYPE_STRING,
+                                  &v) != APR_SUCCESS) {
+                v = NULL;
+            }
             *(const char **)apr_array_push(cells) = v ? apr_pstrdup(p, v)
                                                       : NULL;
         }
@@ -188,6 +195,18 @@ static apr_status_t read_rows(ci_db_t *db, apr_pool_t *p,
     rows->cells = (const char **)cells->elts;
     *prows = rows;
     return APR_SUCCESS;
+}
+
+void ci_db_forget_all(ci_db_t *db)
+{
+    int i;
+
+    for (i = 0; i < CI_STMT__COUNT; i++) {
+        if (db->stmt[i]) {
+            db->stmt[i] = NULL;
+            db->gen[i]++;
+        }
+    }
 }
 
 /* One attempt of a statement; rc is the driver's. */
@@ -212,8 +231,11 @@ static int run_once(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
  * The statement is dropped so the next attempt prepares it afresh. */
 static apr_status_t recover(ci_db_t *db, ci_stmt_id_t id)
 {
-    db->stmt[id] = NULL;
-    db->gen[id]++;
+    /* One stale statement means a schema change or a new server session:
+     * the others are stale too (on SQLite a few prepared statements leak
+     * until the connection closes; bounded by the number of changes). */
+    (void)id;
+    ci_db_forget_all(db);
     if (apr_dbd_check_conn(db->driver, db->pool, db->handle) != APR_SUCCESS) {
         return CI_DB_EUNAVAIL;
     }
@@ -241,6 +263,9 @@ static apr_status_t run(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
             set_error(db, rc);
         }
         if (is_constraint(db->errbuf)) {
+            if (db->txn && !db->txn_error) {
+                db->txn_error = CI_DB_ECONSTRAINT;
+            }
             return CI_DB_ECONSTRAINT;
         }
         ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, p,
@@ -249,7 +274,11 @@ static apr_status_t run(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
         rv = recover(db, id);
         if (db->txn) {
             db->txn_retryable = 1;
-            return rv == APR_SUCCESS ? CI_DB_EQUERY : rv;
+            rv = rv == APR_SUCCESS ? CI_DB_EQUERY : rv;
+            if (!db->txn_error) {
+                db->txn_error = rv;
+            }
+            return rv;
         }
         if (rv != APR_SUCCESS) {
             return rv;
@@ -280,6 +309,7 @@ apr_status_t ci_db_txn(ci_db_t *db, apr_pool_t *p, ci_db_txn_fn *fn,
     for (attempt = 0; attempt < 2; attempt++) {
         db->txn = NULL;
         db->txn_retryable = 0;
+        db->txn_error = APR_SUCCESS;
         rc = apr_dbd_transaction_start(db->driver, p, db->handle, &db->txn);
         if (rc) {
             set_error(db, rc);
@@ -290,6 +320,11 @@ apr_status_t ci_db_txn(ci_db_t *db, apr_pool_t *p, ci_db_txn_fn *fn,
             continue;
         }
         rv = fn(db, p, baton);
+        if (rv == APR_SUCCESS && db->txn_error) {
+            /* fn ignored a failed statement, but the driver will roll the
+             * whole transaction back: say so instead of "committed". */
+            rv = db->txn_error;
+        }
         if (rv != APR_SUCCESS) {
             apr_dbd_transaction_mode_set(db->driver, db->txn,
                                          APR_DBD_TRANSACTION_ROLLBACK);
@@ -313,26 +348,26 @@ apr_status_t ci_db_txn(ci_db_t *db, apr_pool_t *p, ci_db_txn_fn *fn,
 
 apr_status_t ci_db_exec_raw(ci_db_t *db, const char *sql)
 {
-    int n = 0, rc;
+    int n = 0, rc, attempt;
 
-    rc = apr_dbd_query(db->driver, db->handle, &n, sql);
-    if (rc) {
-        set_error(db, rc);
-        return is_constraint(db->errbuf) ? CI_DB_ECONSTRAINT : CI_DB_EQUERY;
-    }
-    return APR_SUCCESS;
-}
-
-void ci_db_forget_all(ci_db_t *db)
-{
-    int i;
-
-    for (i = 0; i < CI_STMT__COUNT; i++) {
-        if (db->stmt[i]) {
-            db->stmt[i] = NULL;
-            db->gen[i]++;
+    for (attempt = 0; attempt < 2; attempt++) {
+        rc = apr_dbd_query(db->driver, db->handle, &n, sql);
+        if (rc == 0) {
+            return APR_SUCCESS;
         }
+        set_error(db, rc);
+        if (is_constraint(db->errbuf)) {
+            return CI_DB_ECONSTRAINT;
+        }
+        /* A schema change by another connection (SQLite reports it once
+         * per connection), or a lost server: retry once outside a txn. */
+        if (db->txn || attempt
+            || apr_dbd_check_conn(db->driver, db->pool, db->handle)) {
+            break;
+        }
+        ci_db_forget_all(db);
     }
+    return CI_DB_EQUERY;
 }
 
 apr_status_t ci_db_prepare_all(ci_db_t *db, ci_stmt_id_t *failed)

@@ -43,7 +43,7 @@ int ci_problem_has_fields(const ci_problem_t *pr);
 const char *ci_problem_body(apr_pool_t *p, const ci_problem_t *pr,
                             apr_size_t *len);
 
-/* One line for the error log: "<detail or field summary>[: log_msg]". */
+/* One line for the error log: "<detail or field summary>[ (log_msg)]". */
 const char *ci_problem_log_text(apr_pool_t *p, const ci_problem_t *pr);
 
 #endif /* mod_carinfo_ci_error_h */

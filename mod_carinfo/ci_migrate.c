@@ -134,10 +134,12 @@ static apr_status_t apply_one(ci_db_t *db, apr_pool_t *p, void *baton)
     if (ctx->skipped) {
         return APR_SUCCESS;
     }
-    rv = ci_db_exec_raw(db, ctx->sql);
-    ci_db_forget_all(db);               /* the schema just changed */
-    if (rv != APR_SUCCESS) {
-        return rv;
+    if (*ctx->sql) {
+        rv = ci_db_exec_raw(db, ctx->sql);
+        ci_db_forget_all(db);           /* the schema just changed */
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
     }
     return ci_db_exec(db, p, CI_STMT_SCHEMA_VERSION_ADD,
                       CI_ARGS(apr_itoa(p, ctx->m->version), ctx->m->name,
@@ -145,28 +147,40 @@ static apr_status_t apply_one(ci_db_t *db, apr_pool_t *p, void *baton)
                       NULL);
 }
 
-/* Cuts trailing blanks and "--" comment lines: apr_dbd's SQLite driver
- * prepares what follows the last ';' as one more, empty, statement and
- * fails on it ("not an error"). */
-static void trim_tail(char *sql)
+/* Removes "--" comments (outside quotes) and trailing blanks in place:
+ * apr_dbd's SQLite driver prepares the text after the last ';' as one more,
+ * empty, statement and fails on it ("not an error"). A file left empty is
+ * a migration with no SQL (a number kept in step with the other dialect). */
+static void strip_comments(char *sql)
 {
-    for (;;) {
-        size_t n = strlen(sql);
-        char *line;
+    char *in = sql, *out = sql, quote = 0;
+    size_t n;
 
-        while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\t'
-                         || sql[n - 1] == '\n' || sql[n - 1] == '\r')) {
-            sql[--n] = '\0';
+    while (*in) {
+        if (quote) {
+            if (*in == quote) {
+                quote = 0;
+            }
+            *out++ = *in++;
         }
-        line = strrchr(sql, '\n');
-        line = line ? line + 1 : sql;
-        while (*line == ' ' || *line == '\t') {
-            line++;
+        else if (*in == '\'' || *in == '"') {
+            quote = *in;
+            *out++ = *in++;
         }
-        if (strncmp(line, "--", 2)) {
-            return;
+        else if (in[0] == '-' && in[1] == '-') {
+            while (*in && *in != '\n') {
+                in++;
+            }
         }
-        *line = '\0';
+        else {
+            *out++ = *in++;
+        }
+    }
+    *out = '\0';
+    n = strlen(sql);
+    while (n > 0 && (sql[n - 1] == ' ' || sql[n - 1] == '\t'
+                     || sql[n - 1] == '\n' || sql[n - 1] == '\r')) {
+        sql[--n] = '\0';
     }
 }
 
@@ -189,7 +203,7 @@ static apr_status_t read_file(apr_pool_t *p, const char *path,
         buf = apr_palloc(p, n + 1);
         rv = apr_file_read_full(f, buf, n, &n);
         buf[n] = '\0';
-        trim_tail(buf);
+        strip_comments(buf);
         *text = buf;
     }
     apr_file_close(f);

@@ -112,6 +112,26 @@ static int method_matches(const char *route_method, const char *method)
         || (!strcmp(method, "HEAD") && !strcmp(route_method, "GET"));
 }
 
+/* Appends `method` to the Allow list unless it is there already. */
+static const char *allow_add(apr_pool_t *p, const char *list,
+                             const char *method)
+{
+    const char *s = list;
+    apr_size_t n = strlen(method);
+
+    while (s && *s) {
+        apr_size_t len = strcspn(s, ",");
+        if (len == n && !strncmp(s, method, n)) {
+            return list;
+        }
+        s += len;
+        while (*s == ',' || *s == ' ') {
+            s++;
+        }
+    }
+    return list ? apr_pstrcat(p, list, ", ", method, NULL) : method;
+}
+
 ci_route_result_t ci_route_find(apr_pool_t *p, const ci_route_t *routes,
                                 int n, const char *method, const char *path,
                                 ci_route_match_t *m, const char **allow)
@@ -129,13 +149,9 @@ ci_route_result_t ci_route_find(apr_pool_t *p, const ci_route_t *routes,
             m->route = &routes[i];
             return CI_ROUTE_FOUND;
         }
-        if (!methods || !strstr(methods, routes[i].method)) {
-            methods = methods ? apr_pstrcat(p, methods, ", ", routes[i].method,
-                                            NULL)
-                              : routes[i].method;
-            if (!strcmp(routes[i].method, "GET")) {
-                methods = apr_pstrcat(p, methods, ", HEAD", NULL);
-            }
+        methods = allow_add(p, methods, routes[i].method);
+        if (!strcmp(routes[i].method, "GET")) {
+            methods = allow_add(p, methods, "HEAD");
         }
     }
     if (methods) {

@@ -20,6 +20,15 @@
     "u.password_hash"
 #define CI_SQL_PUBLIC_USER "u.is_registered = 1 AND u.is_profile_public = 1"
 
+/* Room and message columns, in the order ci_chat reads them. */
+#define CI_SQL_ROOM_COLS \
+    "r.id, r.uuid, r.kind, r.owner_id, o.uuid, r.visitor_name, " \
+    "r.visitor_token_hash, r.visitor_blocked, r.is_active, r.created_at, " \
+    "r.updated_at, r.owner_last_read_id"
+#define CI_SQL_MSG_COLS \
+    "m.id, m.uuid, r.uuid, m.sender_type, m.sender_name, m.content, " \
+    "m.created_at, m.room_id"
+
 /* X(NAME, sqlite-or-common SQL, PostgreSQL SQL or NULL) */
 #define CI_SQL_STATEMENTS(X) \
     X(PING, "SELECT 1", NULL) \
@@ -95,7 +104,52 @@
       "window_start = CASE WHEN rate_limits.window_start <= %lld " \
       "THEN excluded.window_start ELSE rate_limits.window_start END " \
       "RETURNING hits, window_start", NULL) \
-    X(RATE_RESET, "DELETE FROM rate_limits WHERE bucket = %s", NULL)
+    X(RATE_RESET, "DELETE FROM rate_limits WHERE bucket = %s", NULL) \
+    X(ROOM_CREATE_VISITOR, \
+      "INSERT INTO rooms (uuid, kind, owner_id, visitor_name, " \
+      "visitor_token_hash, created_at, updated_at) " \
+      "VALUES (%s, 'visitor', %lld, %s, %s, %lld, %lld)", NULL) \
+    X(ROOM_BY_UUID, \
+      "SELECT " CI_SQL_ROOM_COLS " FROM rooms r " \
+      "LEFT JOIN users o ON o.id = r.owner_id " \
+      "WHERE r.uuid = %s AND r.is_deleted = 0", NULL) \
+    X(ROOMS_OF_OWNER, \
+      "SELECT " CI_SQL_ROOM_COLS ", m.uuid, m.sender_type, m.content, " \
+      "m.created_at, (SELECT COUNT(*) FROM messages x WHERE " \
+      "x.room_id = r.id AND x.sender_type = 'visitor' " \
+      "AND x.id > r.owner_last_read_id AND x.is_deleted = 0) " \
+      "FROM rooms r JOIN users o ON o.id = r.owner_id " \
+      "LEFT JOIN messages m ON m.id = r.last_message_id " \
+      "WHERE r.owner_id = %lld AND r.kind = 'visitor' AND r.is_deleted = 0 " \
+      "ORDER BY r.updated_at DESC, r.id DESC LIMIT %d OFFSET %lld", NULL) \
+    X(ROOMS_OF_OWNER_COUNT, \
+      "SELECT COUNT(*) FROM rooms r WHERE r.owner_id = %lld " \
+      "AND r.kind = 'visitor' AND r.is_deleted = 0", NULL) \
+    X(ROOM_TOUCH, \
+      "UPDATE rooms SET updated_at = %lld, last_message_id = %lld " \
+      "WHERE id = %lld", NULL) \
+    X(ROOM_SET_STATE, \
+      "UPDATE rooms SET is_active = COALESCE(%d, is_active), " \
+      "visitor_blocked = COALESCE(%d, visitor_blocked), updated_at = %lld " \
+      "WHERE id = %lld", NULL) \
+    X(ROOM_OWNER_READ, \
+      "UPDATE rooms SET owner_last_read_id = %lld " \
+      "WHERE id = %lld AND owner_last_read_id < %lld", NULL) \
+    X(MSG_INSERT, \
+      "INSERT INTO messages (uuid, room_id, sender_type, sender_id, " \
+      "sender_name, content, created_at, updated_at) " \
+      "VALUES (%s, %lld, %s, %lld, %s, %s, %lld, %lld) RETURNING id", NULL) \
+    X(MSG_ID_IN_ROOM, \
+      "SELECT m.id FROM messages m WHERE m.uuid = %s AND m.room_id = %lld", \
+      NULL) \
+    X(MSGS_AFTER, \
+      "SELECT " CI_SQL_MSG_COLS " FROM messages m " \
+      "JOIN rooms r ON r.id = m.room_id WHERE m.room_id = %lld " \
+      "AND m.id > %lld AND m.is_deleted = 0 ORDER BY m.id LIMIT %d", NULL) \
+    X(MSG_BY_ID, \
+      "SELECT " CI_SQL_MSG_COLS " FROM messages m " \
+      "JOIN rooms r ON r.id = m.room_id WHERE m.id = %lld", NULL) \
+    X(NOTIFY, "SELECT %s", "SELECT pg_notify('carinfo_chat', %s)")
 
 typedef enum {
 #define CI_SQL_ENUM(name, sql, pgsql) CI_STMT_##name,
