@@ -26,6 +26,8 @@ void *ci_config_create_dir(apr_pool_t *p, char *dir)
     c->login_phone.limit = -1;
     c->login_addr.limit = -1;
     c->list_max = -1;
+    c->start_addr.limit = -1;
+    c->start_owner.limit = -1;
     return c;
 }
 
@@ -41,10 +43,13 @@ void *ci_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->access_ttl = MERGE(access_ttl, -1);
     c->refresh_ttl = MERGE(refresh_ttl, -1);
     c->password_cost = MERGE(password_cost, -1);
-    c->login_phone = add->login_phone.limit != -1 ? add->login_phone
-                                                  : base->login_phone;
-    c->login_addr = add->login_addr.limit != -1 ? add->login_addr
-                                                : base->login_addr;
+#define MERGE_LIMIT(f) (add->f.limit != -1 ? add->f : base->f)
+    c->login_phone = MERGE_LIMIT(login_phone);
+    c->login_addr = MERGE_LIMIT(login_addr);
+    c->start_addr = MERGE_LIMIT(start_addr);
+    c->start_owner = MERGE_LIMIT(start_owner);
+    c->ws_base = MERGE(ws_base, NULL);
+    c->relay_socket = MERGE(relay_socket, NULL);
     c->list_max = MERGE(list_max, -1);
     return c;
 }
@@ -140,16 +145,36 @@ int ci_config_password_cost(const ci_dir_conf_t *c)
     return c->password_cost > 0 ? c->password_cost : CI_DEFAULT_PW_COST;
 }
 
+static ci_limit_t limit_or(ci_limit_t set, int limit, int window)
+{
+    ci_limit_t d;
+
+    if (set.limit != -1) {
+        return set;
+    }
+    d.limit = limit;
+    d.window = window;
+    return d;
+}
+
 ci_limit_t ci_config_login_phone(const ci_dir_conf_t *c)
 {
-    ci_limit_t d = { 5, 300 };
-    return c->login_phone.limit != -1 ? c->login_phone : d;
+    return limit_or(c->login_phone, 5, 300);
 }
 
 ci_limit_t ci_config_login_addr(const ci_dir_conf_t *c)
 {
-    ci_limit_t d = { 30, 300 };
-    return c->login_addr.limit != -1 ? c->login_addr : d;
+    return limit_or(c->login_addr, 30, 300);
+}
+
+ci_limit_t ci_config_start_addr(const ci_dir_conf_t *c)
+{
+    return limit_or(c->start_addr, 20, 600);
+}
+
+ci_limit_t ci_config_start_owner(const ci_dir_conf_t *c)
+{
+    return limit_or(c->start_owner, 200, 3600);
 }
 
 int ci_config_list_max(const ci_dir_conf_t *c)
@@ -218,8 +243,8 @@ static const char *set_pw_cost(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_limit(cmd_parms *cmd, void *dc, const char *n,
                              const char *secs)
 {
-    ci_dir_conf_t *c = dc;
-    ci_limit_t *l = cmd->info ? &c->login_addr : &c->login_phone;
+    /* cmd->info is the member's offset in ci_dir_conf_t */
+    ci_limit_t *l = (ci_limit_t *)((char *)dc + (apr_size_t)cmd->info);
     apr_int64_t a, b;
     const char *err = parse_range(cmd, n, 1, 1000000, &a);
 
@@ -242,6 +267,36 @@ static const char *set_list_max(cmd_parms *cmd, void *dc, const char *arg)
         ((ci_dir_conf_t *)dc)->list_max = (int)v;
     }
     return err;
+}
+
+static const char *set_ws_base(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_size_t n = strlen(arg);
+
+    if (!(arg[0] == '/' || !strncmp(arg, "ws://", 5)
+          || !strncmp(arg, "wss://", 6)) || ap_strchr_c(arg, '?')) {
+        return apr_pstrcat(cmd->pool, CI_DIR_WS_BASE, ": '", arg, "' must be "
+                           "a path or a ws:// or wss:// URL", NULL);
+    }
+    while (n > 1 && arg[n - 1] == '/') {
+        n--;
+    }
+    ((ci_dir_conf_t *)dc)->ws_base = apr_pstrmemdup(cmd->pool, arg, n);
+    return NULL;
+}
+
+static const char *set_relay_socket(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    const char *path = ap_runtime_dir_relative(cmd->pool, arg);
+
+    if (!path || strlen(path) >= 100) {
+        return apr_pstrcat(cmd->pool, CI_DIR_RELAY_SOCK, ": '", arg,
+                           "' is not a usable socket path (at most 99 "
+                           "bytes)", NULL);
+    }
+    ((ci_dir_conf_t *)dc)->relay_socket = path;
+    return NULL;
 }
 
 static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
@@ -296,11 +351,13 @@ const command_rec ci_config_cmds[] = {
                   "refresh token lifetime in seconds (default 86400)"),
     AP_INIT_TAKE1(CI_DIR_PW_COST, set_pw_cost, NULL, RSRC_CONF | ACCESS_CONF,
                   "bcrypt cost of new password hashes, 4-17 (default 12)"),
-    AP_INIT_TAKE2(CI_DIR_LOGIN_PHONE, set_limit, NULL,
+    AP_INIT_TAKE2(CI_DIR_LOGIN_PHONE, set_limit,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, login_phone),
                   RSRC_CONF | ACCESS_CONF,
                   "login attempts allowed per phone number: N SECONDS "
                   "(default 5 300)"),
-    AP_INIT_TAKE2(CI_DIR_LOGIN_ADDR, set_limit, (void *)1,
+    AP_INIT_TAKE2(CI_DIR_LOGIN_ADDR, set_limit,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, login_addr),
                   RSRC_CONF | ACCESS_CONF,
                   "login attempts allowed per client address: N SECONDS "
                   "(default 30 300)"),
@@ -308,5 +365,22 @@ const command_rec ci_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "most items a list answers without ?limit= paging, and "
                   "the largest ?limit= (default 100)"),
+    AP_INIT_TAKE2(CI_DIR_START_ADDR, set_limit,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, start_addr),
+                  RSRC_CONF | ACCESS_CONF,
+                  "chat rooms a client address may start: N SECONDS "
+                  "(default 20 600)"),
+    AP_INIT_TAKE2(CI_DIR_START_OWNER, set_limit,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, start_owner),
+                  RSRC_CONF | ACCESS_CONF,
+                  "chat rooms visitors may start with one owner: N SECONDS "
+                  "(default 200 3600)"),
+    AP_INIT_TAKE1(CI_DIR_WS_BASE, set_ws_base, NULL, RSRC_CONF | ACCESS_CONF,
+                  "base of the ws_path handed to clients: a path or a "
+                  "ws(s):// URL (default <mount>/ws)"),
+    AP_INIT_TAKE1(CI_DIR_RELAY_SOCK, set_relay_socket, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "the relay's unix datagram socket for new-message "
+                  "notifications (relative to DefaultRuntimeDir)"),
     { NULL }
 };

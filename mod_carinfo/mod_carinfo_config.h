@@ -17,6 +17,10 @@
 #define CI_DIR_LOGIN_PHONE "CarInfoLoginLimitPerPhone"
 #define CI_DIR_LOGIN_ADDR "CarInfoLoginLimitPerAddress"
 #define CI_DIR_LIST_MAX   "CarInfoListMax"
+#define CI_DIR_START_ADDR "CarInfoChatStartLimitPerAddress"
+#define CI_DIR_START_OWNER "CarInfoChatStartLimitPerOwner"
+#define CI_DIR_WS_BASE    "CarInfoWebSocketBase"
+#define CI_DIR_RELAY_SOCK "CarInfoRelaySocket"
 
 #define CI_DEFAULT_MAX_BODY (1024 * 1024)
 #define CI_DEFAULT_ACCESS_TTL 300
@@ -41,6 +45,10 @@ typedef struct ci_dir_conf_t {
     ci_limit_t login_phone;         /* limit -1 = unset */
     ci_limit_t login_addr;
     int list_max;                   /* -1 = unset */
+    ci_limit_t start_addr;          /* chat rooms started per address */
+    ci_limit_t start_owner;         /* chat rooms started per owner */
+    const char *ws_base;            /* NULL = unset: <mount>/ws */
+    const char *relay_socket;       /* NULL = unset: no datagram */
 } ci_dir_conf_t;
 
 extern const command_rec ci_config_cmds[];
@@ -65,5 +73,7 @@ int ci_config_password_cost(const ci_dir_conf_t *c);
 ci_limit_t ci_config_login_phone(const ci_dir_conf_t *c);
 ci_limit_t ci_config_login_addr(const ci_dir_conf_t *c);
 int ci_config_list_max(const ci_dir_conf_t *c);
+ci_limit_t ci_config_start_addr(const ci_dir_conf_t *c);
+ci_limit_t ci_config_start_owner(const ci_dir_conf_t *c);
 
 #endif /* mod_carinfo_config_h */

@@ -10,6 +10,7 @@
 #include "mod_carinfo_http.h"
 #include "mod_carinfo_auth.h"
 #include "face_accounts.h"
+#include "face_chat.h"
 #include "face_core.h"
 
 APLOG_USE_MODULE(carinfo);
@@ -41,6 +42,22 @@ static const ci_route_t routes[] = {
           "Public profiles of registered users"),
     ROUTE("GET",  "/user/{user_id:uuid}/", ci_acc_public_profile,
           CI_ACCESS_PUBLIC, "A public profile by user or sticker UUID"),
+    /* CarInfo visitor chat (specs 001, 004) */
+    ROUTE("POST", "/api/chat/start/", ci_chat_h_start, CI_ACCESS_PUBLIC,
+          "Start a chat with a car's owner (visitor)"),
+    ROUTE("GET",  "/api/chat/rooms/", ci_chat_h_rooms, CI_ACCESS_USER,
+          "The owner's rooms, most recent activity first"),
+    ROUTE("GET",  "/api/chat/rooms/{room_id:uuid}/", ci_chat_h_room,
+          CI_ACCESS_PUBLIC, "One room (owner token or ?visitor=)"),
+    ROUTE("PATCH", "/api/chat/rooms/{room_id:uuid}/", ci_chat_h_room_update,
+          CI_ACCESS_PUBLIC, "Close or reopen a room (owner)"),
+    ROUTE("POST", "/api/chat/rooms/{room_id:uuid}/block/", ci_chat_h_block,
+          CI_ACCESS_PUBLIC, "Block the room's visitor (owner)"),
+    ROUTE("GET",  "/api/chat/rooms/{room_id:uuid}/messages/",
+          ci_chat_h_messages, CI_ACCESS_PUBLIC,
+          "A room's messages, oldest first (owner token or ?visitor=)"),
+    ROUTE("POST", "/api/chat/rooms/{room_id:uuid}/messages/", ci_chat_h_send,
+          CI_ACCESS_PUBLIC, "Send a message over REST (owner or visitor)"),
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 

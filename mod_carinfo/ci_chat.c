@@ -1,0 +1,349 @@
+/* ci_chat.c: see ci_chat.h. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <apr_strings.h>
+#include <openssl/evp.h>
+
+#include "ci_chat.h"
+#include "ci_json.h"
+#include "ci_util.h"
+
+#define TOKEN_BYTES 32
+
+const char *ci_chat_token_hash(apr_pool_t *p, const char *token)
+{
+    static const char hexd[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0, i;
+    char *out;
+
+    if (!EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL)) {
+        return NULL;
+    }
+    out = apr_palloc(p, 2 * n + 1);
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hexd[md[i] >> 4];
+        out[2 * i + 1] = hexd[md[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+const char *ci_chat_new_token(apr_pool_t *p, const char **hash)
+{
+    const char *token = ci_random_hex(p, TOKEN_BYTES);
+
+    *hash = token ? ci_chat_token_hash(p, token) : NULL;
+    return *hash ? token : NULL;
+}
+
+apr_status_t ci_chat_start(ci_db_t *db, apr_pool_t *p, apr_int64_t owner_id,
+                           const char *visitor_name, const char **room_uuid,
+                           const char **token)
+{
+    const char *hash = NULL, *now = ci_db_i64(p, ci_now_usec());
+
+    *room_uuid = ci_uuid4(p);
+    *token = ci_chat_new_token(p, &hash);
+    if (!*room_uuid || !*token) {
+        return APR_EGENERAL;
+    }
+    return ci_db_exec(db, p, CI_STMT_ROOM_CREATE_VISITOR,
+                      CI_ARGS(*room_uuid, ci_db_i64(p, owner_id),
+                              visitor_name ? visitor_name : "", hash, now,
+                              now), NULL);
+}
+
+static ci_room_t *room_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
+                                int r)
+{
+    ci_room_t *room = apr_pcalloc(p, sizeof(*room));
+    int c = 0;
+
+    room->id = ci_db_cell_i64(rows, r, c++, 0);
+    room->uuid = ci_db_cell(rows, r, c++);
+    room->kind = ci_db_cell(rows, r, c++);
+    room->owner_id = ci_db_cell_i64(rows, r, c++, 0);
+    room->owner_uuid = ci_db_cell(rows, r, c++);
+    room->visitor_name = ci_db_cell(rows, r, c++);
+    room->visitor_token_hash = ci_db_cell(rows, r, c++);
+    room->visitor_blocked = ci_db_cell_i64(rows, r, c++, 0) != 0;
+    room->is_active = ci_db_cell_i64(rows, r, c++, 0) != 0;
+    room->created_at = ci_db_cell_i64(rows, r, c++, 0);
+    room->updated_at = ci_db_cell_i64(rows, r, c++, 0);
+    room->owner_last_read_id = ci_db_cell_i64(rows, r, c++, 0);
+    return room;
+}
+
+apr_status_t ci_chat_room(ci_db_t *db, apr_pool_t *p, const char *uuid,
+                          ci_room_t **room)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+
+    *room = NULL;
+    rv = ci_db_select(db, p, CI_STMT_ROOM_BY_UUID, CI_ARGS(uuid), &rows);
+    if (rv == APR_SUCCESS && rows->nrows > 0) {
+        *room = room_from_row(p, rows, 0);
+    }
+    return rv;
+}
+
+ci_chat_role_t ci_chat_role(apr_pool_t *p, const ci_room_t *room,
+                            const char *visitor_token,
+                            const char *user_uuid)
+{
+    if (user_uuid && room->owner_uuid
+        && !strcmp(user_uuid, room->owner_uuid)) {
+        return CI_CHAT_OWNER;
+    }
+    if (visitor_token && *visitor_token && room->visitor_token_hash
+        && !room->visitor_blocked) {
+        const char *h = ci_chat_token_hash(p, visitor_token);
+        apr_size_t n = strlen(room->visitor_token_hash);
+        if (h && strlen(h) == n && ci_ct_equal(h, room->visitor_token_hash,
+                                               n)) {
+            return CI_CHAT_VISITOR;
+        }
+    }
+    return CI_CHAT_NOBODY;
+}
+
+static ci_message_t *msg_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
+                                  int r)
+{
+    ci_message_t *m = apr_pcalloc(p, sizeof(*m));
+    int c = 0;
+
+    m->id = ci_db_cell_i64(rows, r, c++, 0);
+    m->uuid = ci_db_cell(rows, r, c++);
+    m->room_uuid = ci_db_cell(rows, r, c++);
+    m->sender_type = ci_db_cell(rows, r, c++);
+    m->sender_name = ci_db_cell(rows, r, c++);
+    m->content = ci_db_cell(rows, r, c++);
+    m->created_at = ci_db_cell_i64(rows, r, c++, 0);
+    m->room_id = ci_db_cell_i64(rows, r, c++, 0);
+    return m;
+}
+
+typedef struct {
+    const ci_room_t *room;
+    const char *sender_type;
+    apr_int64_t sender_id;
+    const char *sender_name;
+    const char *content;
+    ci_message_t *msg;
+} post_ctx_t;
+
+static apr_status_t post_txn(ci_db_t *db, apr_pool_t *p, void *baton)
+{
+    post_ctx_t *c = baton;
+    apr_int64_t now = ci_now_usec();
+    const char *uuid = ci_uuid4(p), *now_s = ci_db_i64(p, now);
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    ci_message_t *m;
+
+    if (!uuid) {
+        return APR_EGENERAL;
+    }
+    rv = ci_db_select(db, p, CI_STMT_MSG_INSERT,
+                      CI_ARGS(uuid, ci_db_i64(p, c->room->id),
+                              c->sender_type,
+                              c->sender_id ? ci_db_i64(p, c->sender_id)
+                                           : NULL,
+                              c->sender_name ? c->sender_name : "",
+                              c->content, now_s, now_s), &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    m = apr_pcalloc(p, sizeof(*m));
+    m->id = ci_db_cell_i64(rows, 0, 0, 0);
+    m->uuid = uuid;
+    m->room_uuid = c->room->uuid;
+    m->room_id = c->room->id;
+    m->sender_type = c->sender_type;
+    m->sender_name = c->sender_name ? c->sender_name : "";
+    m->content = c->content;
+    m->created_at = now;
+    rv = ci_db_exec(db, p, CI_STMT_ROOM_TOUCH,
+                    CI_ARGS(now_s, ci_db_i64(p, m->id),
+                            ci_db_i64(p, c->room->id)), NULL);
+    if (rv == APR_SUCCESS && ci_db_dialect(db) == CI_DIALECT_PGSQL) {
+        rv = ci_db_select(db, p, CI_STMT_NOTIFY, CI_ARGS(apr_psprintf(p,
+                          "%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
+                          c->room->id, m->id)), &rows);
+    }
+    c->msg = m;
+    return rv;
+}
+
+apr_status_t ci_chat_post(ci_db_t *db, apr_pool_t *p, const ci_room_t *room,
+                          const char *sender_type, apr_int64_t sender_id,
+                          const char *sender_name, const char *content,
+                          ci_message_t **msg)
+{
+    post_ctx_t c;
+    apr_status_t rv;
+
+    memset(&c, 0, sizeof(c));
+    c.room = room;
+    c.sender_type = sender_type;
+    c.sender_id = sender_id;
+    c.sender_name = sender_name;
+    c.content = content;
+    rv = ci_db_txn(db, p, post_txn, &c);
+    *msg = rv == APR_SUCCESS ? c.msg : NULL;
+    return rv;
+}
+
+apr_status_t ci_chat_message_id(ci_db_t *db, apr_pool_t *p,
+                                apr_int64_t room_id, const char *uuid,
+                                apr_int64_t *id)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+
+    *id = 0;
+    rv = ci_db_select(db, p, CI_STMT_MSG_ID_IN_ROOM,
+                      CI_ARGS(uuid, ci_db_i64(p, room_id)), &rows);
+    if (rv == APR_SUCCESS) {
+        *id = ci_db_cell_i64(rows, 0, 0, 0);
+    }
+    return rv;
+}
+
+apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
+                             apr_int64_t after, int limit,
+                             apr_array_header_t **msgs)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    rv = ci_db_select(db, p, CI_STMT_MSGS_AFTER,
+                      CI_ARGS(ci_db_i64(p, room_id), ci_db_i64(p, after),
+                              apr_itoa(p, limit)), &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *msgs = apr_array_make(p, rows->nrows, sizeof(ci_message_t *));
+    for (i = 0; i < rows->nrows; i++) {
+        APR_ARRAY_PUSH(*msgs, ci_message_t *) = msg_from_row(p, rows, i);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ci_chat_owner_rooms(ci_db_t *db, apr_pool_t *p,
+                                 apr_int64_t owner_id, int limit,
+                                 apr_int64_t offset,
+                                 apr_array_header_t **rooms)
+{
+    enum { C_MSG = 12 };                /* after CI_SQL_ROOM_COLS */
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    rv = ci_db_select(db, p, CI_STMT_ROOMS_OF_OWNER,
+                      CI_ARGS(ci_db_i64(p, owner_id), apr_itoa(p, limit),
+                              ci_db_i64(p, offset)), &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *rooms = apr_array_make(p, rows->nrows, sizeof(ci_inbox_room_t *));
+    for (i = 0; i < rows->nrows; i++) {
+        ci_inbox_room_t *ir = apr_pcalloc(p, sizeof(*ir));
+        ir->room = *room_from_row(p, rows, i);
+        if (ci_db_cell(rows, i, C_MSG)) {
+            ci_message_t *m = apr_pcalloc(p, sizeof(*m));
+            m->uuid = ci_db_cell(rows, i, C_MSG);
+            m->sender_type = ci_db_cell(rows, i, C_MSG + 1);
+            m->content = ci_db_cell(rows, i, C_MSG + 2);
+            m->created_at = ci_db_cell_i64(rows, i, C_MSG + 3, 0);
+            m->room_uuid = ir->room.uuid;
+            m->room_id = ir->room.id;
+            ir->last = m;
+        }
+        ir->unread = ci_db_cell_i64(rows, i, C_MSG + 4, 0);
+        APR_ARRAY_PUSH(*rooms, ci_inbox_room_t *) = ir;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ci_chat_message(ci_db_t *db, apr_pool_t *p, apr_int64_t id,
+                             ci_message_t **msg)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+
+    *msg = NULL;
+    rv = ci_db_select(db, p, CI_STMT_MSG_BY_ID, CI_ARGS(ci_db_i64(p, id)),
+                      &rows);
+    if (rv == APR_SUCCESS && rows->nrows > 0) {
+        *msg = msg_from_row(p, rows, 0);
+    }
+    return rv;
+}
+
+json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,
+                             const char *text_key)
+{
+    json_t *j = ci_json_own(p, json_object());
+
+    json_object_set_new(j, "id", json_string(m->uuid));
+    json_object_set_new(j, "room_id", json_string(m->room_uuid));
+    json_object_set_new(j, "sender_type", json_string(m->sender_type));
+    json_object_set_new(j, text_key, json_string(m->content));
+    json_object_set_new(j, "created_at",
+                        json_string(ci_time_iso(p, m->created_at)));
+    return j;
+}
+
+apr_status_t ci_chat_notify_dgram(const char *path, apr_int64_t room_id,
+                                  apr_int64_t msg_id)
+{
+    struct sockaddr_un sa;
+    char buf[64];
+    int fd, n;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!path || strlen(path) >= sizeof(sa.sun_path)) {
+        return APR_EINVAL;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    memcpy(sa.sun_path, path, strlen(path));
+    n = apr_snprintf(buf, sizeof(buf), "%" APR_INT64_T_FMT ":%"
+                     APR_INT64_T_FMT, room_id, msg_id);
+    fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        return errno;
+    }
+    if (sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&sa,
+               sizeof(sa)) != n) {
+        rv = errno;
+    }
+    close(fd);
+    return rv;
+}
+
+int ci_chat_notify_parse(const char *payload, apr_int64_t *room_id,
+                         apr_int64_t *msg_id)
+{
+    const char *colon = strchr(payload, ':');
+    char room[24];
+
+    if (!colon || colon == payload || (size_t)(colon - payload) >= sizeof(room)) {
+        return -1;
+    }
+    memcpy(room, payload, (size_t)(colon - payload));
+    room[colon - payload] = '\0';
+    if (ci_parse_int64(room, room_id) || ci_parse_int64(colon + 1, msg_id)
+        || *room_id <= 0 || *msg_id <= 0) {
+        return -1;
+    }
+    return 0;
+}

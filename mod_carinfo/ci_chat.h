@@ -1,0 +1,134 @@
+/* ci_chat: visitor rooms and messages, written once for the module's REST
+ * faces and for carinfo-relay.
+ *
+ * A visitor room belongs to one owner; its visitor holds a random token
+ * (256 bits from the system CSPRNG) that is shown once and stored only as
+ * its SHA-256. Messages are ordered by their integer id within a room;
+ * clients see uuids. Posting a message commits it and, on PostgreSQL,
+ * NOTIFYs carinfo_chat with "<room id>:<message id>" in the same
+ * transaction; on one host the caller also sends ci_chat_notify_dgram()
+ * to the relay after the commit. Payloads carry ids, never bodies.
+ * Functions return APR_SUCCESS or a ci_db error; results come from `p`.
+ */
+#ifndef mod_carinfo_ci_chat_h
+#define mod_carinfo_ci_chat_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+
+#include "ci_db.h"
+
+#define CI_CHAT_MAX_MESSAGE 4000    /* characters */
+#define CI_CHAT_MAX_NAME 100
+#define CI_CHAT_NOTIFY_CHANNEL "carinfo_chat"
+
+typedef struct ci_room_t {
+    apr_int64_t id;
+    const char *uuid;
+    const char *kind;               /* "visitor", "direct", "group" */
+    apr_int64_t owner_id;
+    const char *owner_uuid;
+    const char *visitor_name;
+    const char *visitor_token_hash;
+    int visitor_blocked;
+    int is_active;
+    apr_int64_t created_at;         /* microseconds */
+    apr_int64_t updated_at;
+    apr_int64_t owner_last_read_id;
+} ci_room_t;
+
+typedef struct ci_message_t {
+    apr_int64_t id;
+    const char *uuid;
+    const char *room_uuid;
+    const char *sender_type;        /* "visitor", "owner", "user" */
+    const char *sender_name;
+    const char *content;
+    apr_int64_t created_at;
+    apr_int64_t room_id;
+} ci_message_t;
+
+/* A room of the owner's inbox: its last message and unread count. */
+typedef struct ci_inbox_room_t {
+    ci_room_t room;
+    ci_message_t *last;             /* NULL when the room has none */
+    apr_int64_t unread;             /* visitor messages the owner has not read */
+} ci_inbox_room_t;
+
+/* Who is asking for a room. */
+typedef enum {
+    CI_CHAT_NOBODY = 0,
+    CI_CHAT_VISITOR,
+    CI_CHAT_OWNER
+} ci_chat_role_t;
+
+/* A new visitor token (hex) and its stored hash, from `p`; NULL token if
+ * the CSPRNG failed. */
+const char *ci_chat_new_token(apr_pool_t *p, const char **hash);
+
+/* The stored form of a visitor token. */
+const char *ci_chat_token_hash(apr_pool_t *p, const char *token);
+
+/* Creates a visitor room of `owner_id`; *room_uuid and *token from `p`. */
+apr_status_t ci_chat_start(ci_db_t *db, apr_pool_t *p, apr_int64_t owner_id,
+                           const char *visitor_name, const char **room_uuid,
+                           const char **token);
+
+/* The room with `uuid` (not deleted), or *room NULL. */
+apr_status_t ci_chat_room(ci_db_t *db, apr_pool_t *p, const char *uuid,
+                          ci_room_t **room);
+
+/* The role the credentials give in `room`: the visitor token of this room
+ * (compared in constant time), or the owner's user uuid. Anything else,
+ * including a blocked visitor's token, is CI_CHAT_NOBODY. */
+ci_chat_role_t ci_chat_role(apr_pool_t *p, const ci_room_t *room,
+                            const char *visitor_token,
+                            const char *user_uuid);
+
+/* Commits a message into `room` and NOTIFYs on PostgreSQL. The sender is
+ * "visitor" (sender_id 0) or "owner"/"user" (sender_id the user id).
+ * *msg receives the stored row. */
+apr_status_t ci_chat_post(ci_db_t *db, apr_pool_t *p, const ci_room_t *room,
+                          const char *sender_type, apr_int64_t sender_id,
+                          const char *sender_name, const char *content,
+                          ci_message_t **msg);
+
+/* The integer id of message `uuid` in room `room_id`; 0 when absent. */
+apr_status_t ci_chat_message_id(ci_db_t *db, apr_pool_t *p,
+                                apr_int64_t room_id, const char *uuid,
+                                apr_int64_t *id);
+
+/* Messages of `room_id` after message id `after`, oldest first, at most
+ * `limit`: an array of ci_message_t *. */
+apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
+                             apr_int64_t after, int limit,
+                             apr_array_header_t **msgs);
+
+/* The owner's visitor rooms, most recent activity first, `limit` of them
+ * from `offset`: an array of ci_inbox_room_t *. */
+apr_status_t ci_chat_owner_rooms(ci_db_t *db, apr_pool_t *p,
+                                 apr_int64_t owner_id, int limit,
+                                 apr_int64_t offset,
+                                 apr_array_header_t **rooms);
+
+/* One message by id (for the relay after a notification), or *msg NULL. */
+apr_status_t ci_chat_message(ci_db_t *db, apr_pool_t *p, apr_int64_t id,
+                             ci_message_t **msg);
+
+/* The JSON of a message: REST history names the text "content", the
+ * WebSocket broadcast names it "message" (spec 001/004). */
+json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,
+                             const char *text_key);
+
+/* Sends "<room id>:<message id>" to the relay's unix datagram socket at
+ * `path`. Best effort: a relay that is down misses nothing it cannot
+ * replay (clients resume with ?since=). Returns the send status. */
+apr_status_t ci_chat_notify_dgram(const char *path, apr_int64_t room_id,
+                                  apr_int64_t msg_id);
+
+/* Parses a "<room id>:<message id>" notification. 0 on success. */
+int ci_chat_notify_parse(const char *payload, apr_int64_t *room_id,
+                         apr_int64_t *msg_id);
+
+#endif /* mod_carinfo_ci_chat_h */

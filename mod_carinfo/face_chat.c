@@ -1,0 +1,393 @@
+/* face_chat.c: see face_chat.h. The owner authenticates with a Bearer
+ * access token, the visitor with ?visitor=<token>; a room that the
+ * credentials do not open answers 404, whether or not it exists. */
+#include <httpd.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "face_chat.h"
+#include "mod_carinfo_auth.h"
+#include "ci_chat.h"
+#include "ci_json.h"
+#include "ci_util.h"
+#include "ci_validate.h"
+
+APLOG_USE_MODULE(carinfo);
+
+#define NFIELDS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define HISTORY_MAX 500
+
+static const ci_field_t start_fields[] = {
+    { "user_id", CI_FIELD_UUID, CI_FIELD_REQUIRED, 0 },
+    { "visitor_name", CI_FIELD_STRING, CI_FIELD_OPTIONAL, CI_CHAT_MAX_NAME },
+};
+
+static const ci_field_t send_fields[] = {
+    { "message", CI_FIELD_RAW, CI_FIELD_OPTIONAL, 0 },
+    { "content", CI_FIELD_RAW, CI_FIELD_OPTIONAL, 0 },
+};
+
+static const ci_field_t room_fields[] = {
+    { "is_active", CI_FIELD_BOOL, CI_FIELD_REQUIRED, 0 },
+};
+
+static int read_body(ci_req_t *req, const ci_field_t *f, int n,
+                     ci_value_t *v, int logno)
+{
+    ci_problem_t *pr = ci_problem_invalid(req->r->pool, logno);
+    json_t *body;
+
+    if (!ci_http_json_body(req, &body)) {
+        return 0;
+    }
+    if (!ci_validate(req->r->pool, body, f, n, v, pr)) {
+        ci_http_problem(req, pr);
+        return 0;
+    }
+    return 1;
+}
+
+/* Counts one room start against `bucket`; 0 when refused (429 sent). */
+static int start_allowed(ci_req_t *req, const char *bucket, ci_limit_t l)
+{
+    apr_int64_t wait = 0;
+    int ok = 1;
+    apr_status_t rv;
+
+    rv = ci_ratelimit_hit(req->db, req->r->pool, bucket, l.limit, l.window,
+                          apr_time_sec(apr_time_now()), &ok, &wait);
+    if (rv != APR_SUCCESS) {
+        ci_http_db_fail(req, rv, 10100);
+        return 0;
+    }
+    if (!ok) {
+        ci_http_throttled(req, 10101, wait, bucket);
+    }
+    return ok;
+}
+
+/* <ws base>/chat/<room>/ where the base is CarInfoWebSocketBase or
+ * <mount>/ws, so a deployment under /back hands out a path that works. */
+static const char *ws_path(ci_req_t *req, const char *room)
+{
+    const char *base = req->conf->ws_base
+                     ? req->conf->ws_base
+                     : apr_pstrcat(req->r->pool, req->mount, "/ws", NULL);
+
+    return apr_pstrcat(req->r->pool, base, "/chat/", room, "/", NULL);
+}
+
+int ci_chat_h_start(ci_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    ci_value_t v[NFIELDS(start_fields)];
+    const char *room = NULL, *token = NULL;
+    ci_user_t *owner = NULL;
+    apr_status_t rv;
+    json_t *j;
+
+    if (!read_body(req, start_fields, NFIELDS(start_fields), v, 10102)) {
+        return OK;
+    }
+    if (!ci_req_db(req)) {
+        return ci_http_db_fail(req, CI_DB_EUNAVAIL, 10103);
+    }
+    /* The owner's uuid, or a sticker token the owner claimed. */
+    rv = ci_user_find(req->db, p, CI_USER_BY_STICKER, v[0].str, &owner);
+    if (rv == APR_SUCCESS && !owner) {
+        rv = ci_user_find(req->db, p, CI_USER_BY_UUID, v[0].str, &owner);
+    }
+    if (rv != APR_SUCCESS) {
+        return ci_http_db_fail(req, rv, 10104);
+    }
+    if (!owner || !owner->is_registered) {
+        return ci_http_fail(req, HTTP_NOT_FOUND, 10105, "Not found.");
+    }
+    if (!start_allowed(req, apr_pstrcat(p, "chat:addr:",
+                                        req->r->useragent_ip, NULL),
+                       ci_config_start_addr(req->conf))
+        || !start_allowed(req, apr_pstrcat(p, "chat:owner:", owner->uuid,
+                                           NULL),
+                          ci_config_start_owner(req->conf))) {
+        return OK;
+    }
+    rv = ci_chat_start(req->db, p, owner->id,
+                       v[1].present ? v[1].str : "", &room, &token);
+    if (rv != APR_SUCCESS) {
+        return ci_http_db_fail(req, rv, 10106);
+    }
+    j = ci_json_own(p, json_pack("{s:s, s:s, s:s}", "room_id", room,
+                                 "visitor_token", token, "ws_path",
+                                 ws_path(req, room)));
+    return ci_http_send_json(req, HTTP_CREATED, j);
+}
+
+/* The room of the URL and the caller's role in it; on failure the error
+ * was sent and 0 is returned. `owner_only` refuses visitors. */
+static int open_room(ci_req_t *req, ci_room_t **room, ci_chat_role_t *role,
+                     int owner_only)
+{
+    const char *visitor = ci_http_query(req, "visitor");
+    const char *auth = apr_table_get(req->r->headers_in, "Authorization");
+    apr_status_t rv;
+
+    *role = CI_CHAT_NOBODY;
+    if (auth && !ci_auth_require_user(req)) {
+        return 0;                       /* a bad token is a 401 */
+    }
+    if (!req->db && !ci_req_db(req)) {
+        ci_http_db_fail(req, CI_DB_EUNAVAIL, 10107);
+        return 0;
+    }
+    rv = ci_chat_room(req->db, req->r->pool,
+                      ci_route_param(&req->match, "room_id"), room);
+    if (rv != APR_SUCCESS) {
+        ci_http_db_fail(req, rv, 10108);
+        return 0;
+    }
+    if (*room && strcmp((*room)->kind, "visitor") == 0) {
+        *role = ci_chat_role(req->r->pool, *room,
+                             owner_only ? NULL : visitor,
+                             req->user ? req->user->uuid : NULL);
+    }
+    if (*role == CI_CHAT_NOBODY) {
+        if (!auth && !visitor) {
+            ci_problem_t *pr = ci_problem_make(req->r->pool, 401, 10109,
+                "Authentication credentials were not provided.");
+            ci_http_problem(req, pr);
+            return 0;
+        }
+        ci_http_fail(req, HTTP_NOT_FOUND, 10110, "Not found.");
+        return 0;
+    }
+    return 1;
+}
+
+static json_t *room_json(apr_pool_t *p, const ci_room_t *room)
+{
+    json_t *j = ci_json_own(p, json_object());
+
+    json_object_set_new(j, "id", json_string(room->uuid));
+    json_object_set_new(j, "owner_id", json_string(room->owner_uuid));
+    json_object_set_new(j, "visitor_name", json_string(room->visitor_name));
+    json_object_set_new(j, "is_active", json_boolean(room->is_active));
+    json_object_set_new(j, "visitor_blocked",
+                        json_boolean(room->visitor_blocked));
+    json_object_set_new(j, "created_at",
+                        json_string(ci_time_iso(p, room->created_at)));
+    json_object_set_new(j, "updated_at",
+                        json_string(ci_time_iso(p, room->updated_at)));
+    return j;
+}
+
+int ci_chat_h_rooms(ci_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    apr_array_header_t *rooms;
+    json_t *list;
+    apr_status_t rv;
+    int i;
+
+    rv = ci_chat_owner_rooms(req->db, p, req->user->id,
+                             ci_config_list_max(req->conf), 0, &rooms);
+    if (rv != APR_SUCCESS) {
+        return ci_http_db_fail(req, rv, 10111);
+    }
+    list = ci_json_own(p, json_array());
+    for (i = 0; i < rooms->nelts; i++) {
+        ci_inbox_room_t *ir = APR_ARRAY_IDX(rooms, i, ci_inbox_room_t *);
+        json_t *j = room_json(p, &ir->room);
+        json_object_set(j, "last_message", ir->last
+                        ? ci_chat_message_json(p, ir->last, "content")
+                        : json_null());
+        json_object_set_new(j, "unread_count", json_integer(ir->unread));
+        json_array_append(list, j);
+    }
+    return ci_http_send_json(req, HTTP_OK, list);
+}
+
+int ci_chat_h_room(ci_req_t *req)
+{
+    ci_room_t *room;
+    ci_chat_role_t role;
+
+    if (!open_room(req, &room, &role, 0)) {
+        return OK;
+    }
+    return ci_http_send_json(req, HTTP_OK, room_json(req->r->pool, room));
+}
+
+static int set_state(ci_req_t *req, ci_room_t *room, const char *active,
+                     const char *blocked)
+{
+    apr_pool_t *p = req->r->pool;
+    apr_status_t rv;
+
+    rv = ci_db_exec(req->db, p, CI_STMT_ROOM_SET_STATE,
+                    CI_ARGS(active, blocked, ci_db_i64(p, ci_now_usec()),
+                            ci_db_i64(p, room->id)), NULL);
+    if (rv == APR_SUCCESS) {
+        rv = ci_chat_room(req->db, p, room->uuid, &room);
+    }
+    if (rv != APR_SUCCESS || !room) {
+        return ci_http_db_fail(req, rv, 10112);
+    }
+    return ci_http_send_json(req, HTTP_OK, room_json(p, room));
+}
+
+int ci_chat_h_room_update(ci_req_t *req)
+{
+    ci_value_t v[NFIELDS(room_fields)];
+    ci_room_t *room;
+    ci_chat_role_t role;
+
+    if (!open_room(req, &room, &role, 1)
+        || !read_body(req, room_fields, NFIELDS(room_fields), v, 10113)) {
+        return OK;
+    }
+    return set_state(req, room, v[0].flag ? "1" : "0", NULL);
+}
+
+int ci_chat_h_block(ci_req_t *req)
+{
+    ci_room_t *room;
+    ci_chat_role_t role;
+
+    if (!open_room(req, &room, &role, 1)) {
+        return OK;
+    }
+    return set_state(req, room, "0", "1");
+}
+
+/* ?since=<message uuid or id>: the integer id to read after. */
+static int since_arg(ci_req_t *req, const ci_room_t *room, apr_int64_t *after)
+{
+    const char *s = ci_http_query(req, "since");
+    const char *uuid;
+    apr_status_t rv;
+
+    *after = 0;
+    if (!s || !*s) {
+        return 1;
+    }
+    if ((uuid = ci_uuid_normalize(req->r->pool, s))) {
+        rv = ci_chat_message_id(req->db, req->r->pool, room->id, uuid, after);
+        if (rv != APR_SUCCESS) {
+            ci_http_db_fail(req, rv, 10114);
+            return 0;
+        }
+        if (*after) {
+            return 1;
+        }
+    }
+    else if (!ci_parse_int64(s, after) && *after >= 0) {
+        return 1;
+    }
+    ci_http_problem(req, ci_problem_field(req->r->pool,
+                    ci_problem_invalid(req->r->pool, 10115), "since",
+                    "Not a message of this room."));
+    return 0;
+}
+
+int ci_chat_h_messages(ci_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *lim = ci_http_query(req, "limit");
+    apr_array_header_t *msgs;
+    apr_int64_t after, limit = HISTORY_MAX;
+    ci_chat_role_t role;
+    ci_room_t *room;
+    apr_status_t rv;
+    json_t *list;
+    int i;
+
+    if (!open_room(req, &room, &role, 0) || !since_arg(req, room, &after)) {
+        return OK;
+    }
+    if (lim && (ci_parse_int64(lim, &limit) || limit < 1
+                || limit > HISTORY_MAX)) {
+        return ci_http_problem(req, ci_problem_field(p,
+                               ci_problem_invalid(p, 10116), "limit",
+                               "Ensure this value is a whole number from 1 "
+                               "to 500."));
+    }
+    rv = ci_chat_history(req->db, p, room->id, after, (int)limit, &msgs);
+    if (rv != APR_SUCCESS) {
+        return ci_http_db_fail(req, rv, 10117);
+    }
+    list = ci_json_own(p, json_array());
+    for (i = 0; i < msgs->nelts; i++) {
+        json_array_append(list, ci_chat_message_json(p,
+                          APR_ARRAY_IDX(msgs, i, ci_message_t *), "content"));
+    }
+    if (role == CI_CHAT_OWNER && msgs->nelts) {
+        const char *last = ci_db_i64(p, APR_ARRAY_IDX(msgs, msgs->nelts - 1,
+                                                      ci_message_t *)->id);
+        /* The owner has now read the room up to here. */
+        ci_db_exec(req->db, p, CI_STMT_ROOM_OWNER_READ,
+                   CI_ARGS(last, ci_db_i64(p, room->id), last), NULL);
+    }
+    return ci_http_send_json(req, HTTP_OK, list);
+}
+
+static int is_blank(const char *s)
+{
+    while (apr_isspace(*s)) {
+        s++;
+    }
+    return *s == '\0';
+}
+
+int ci_chat_h_send(ci_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    ci_value_t v[NFIELDS(send_fields)];
+    const char *text;
+    ci_chat_role_t role;
+    ci_message_t *msg;
+    ci_room_t *room;
+    apr_status_t rv;
+
+    if (!open_room(req, &room, &role, 0)
+        || !read_body(req, send_fields, NFIELDS(send_fields), v, 10118)) {
+        return OK;
+    }
+    text = v[0].present ? v[0].str : v[1].present ? v[1].str : NULL;
+    if (!text || is_blank(text)) {
+        return ci_http_problem(req, ci_problem_field(p,
+                               ci_problem_invalid(p, 10119), "message",
+                               text ? "This field may not be blank."
+                                    : "This field is required."));
+    }
+    if (ci_utf8_len(text) > CI_CHAT_MAX_MESSAGE) {
+        return ci_http_problem(req, ci_problem_field(p,
+                               ci_problem_invalid(p, 10120), "message",
+                               "Ensure this field has no more than 4000 "
+                               "characters."));
+    }
+    if (role == CI_CHAT_VISITOR && !room->is_active) {
+        return ci_http_fail(req, HTTP_FORBIDDEN, 10121,
+                            "This chat is closed.");
+    }
+    rv = ci_chat_post(req->db, p, room,
+                      role == CI_CHAT_OWNER ? "owner" : "visitor",
+                      role == CI_CHAT_OWNER ? req->user->id : 0,
+                      role == CI_CHAT_OWNER ? req->user->full_name
+                                            : room->visitor_name,
+                      text, &msg);
+    if (rv != APR_SUCCESS) {
+        return ci_http_db_fail(req, rv, 10122);
+    }
+    if (req->conf->relay_socket) {
+        rv = ci_chat_notify_dgram(req->conf->relay_socket, room->id, msg->id);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, req->r,
+                          "CI10123: relay notification to %s not sent",
+                          req->conf->relay_socket);
+        }
+    }
+    return ci_http_send_json(req, HTTP_CREATED,
+                             ci_chat_message_json(p, msg, "content"));
+}

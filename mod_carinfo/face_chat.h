@@ -1,0 +1,15 @@
+/* face_chat: CarInfo visitor chat over REST (specs 001 and 004). */
+#ifndef mod_carinfo_face_chat_h
+#define mod_carinfo_face_chat_h
+
+#include "mod_carinfo_http.h"
+
+int ci_chat_h_start(ci_req_t *req);         /* POST /api/chat/start/ */
+int ci_chat_h_rooms(ci_req_t *req);         /* GET /api/chat/rooms/ */
+int ci_chat_h_room(ci_req_t *req);          /* GET /api/chat/rooms/<id>/ */
+int ci_chat_h_room_update(ci_req_t *req);   /* PATCH /api/chat/rooms/<id>/ */
+int ci_chat_h_block(ci_req_t *req);         /* POST .../rooms/<id>/block/ */
+int ci_chat_h_messages(ci_req_t *req);      /* GET .../rooms/<id>/messages/ */
+int ci_chat_h_send(ci_req_t *req);          /* POST .../rooms/<id>/messages/ */
+
+#endif /* mod_carinfo_face_chat_h */

@@ -1,0 +1,67 @@
+/* relay.h: the state that the parts of carinfo-relay share.
+ *
+ * carinfo-relay is one libwebsockets event loop. main() owns one ci_relay_t
+ * for the life of the process and hands it to lws as the context's user
+ * pointer, so each protocol finds it again in LWS_CALLBACK_PROTOCOL_INIT
+ * (lws_context_user()) and keeps a pointer to it in its per-vhost data.
+ * Everything here is used from the service thread only.
+ */
+#ifndef ws_relay_relay_h
+#define ws_relay_relay_h
+
+#include <sys/types.h>
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <libwebsockets.h>
+
+#include "ci_db.h"
+#include "ci_log.h"
+
+#define CI_RELAY_NAME "carinfo-relay"
+#ifndef CI_RELAY_VERSION
+#define CI_RELAY_VERSION "0.1.0"
+#endif
+
+/* Exit statuses. A supervisor (mod_carinfo, like mod_cgid with its daemon)
+ * respawns the relay after CI_RELAY_EXIT_FAILURE, never after
+ * CI_RELAY_EXIT_CONFIG (mod_cgid's DAEMON_STARTUP_ERROR): the same command
+ * line would fail again. */
+#define CI_RELAY_EXIT_OK      0
+#define CI_RELAY_EXIT_FAILURE 1     /* could not listen, service failure */
+#define CI_RELAY_EXIT_CONFIG  254   /* bad command line */
+
+#define CI_RELAY_DEFAULT_LISTEN "127.0.0.1:9001"
+
+/* The command line, parsed and checked (relay_main.c). */
+typedef struct ci_relay_config_t {
+    const char *listen;         /* as given, for messages: "127.0.0.1:9001" */
+    const char *iface;          /* numeric address to bind; NULL: all */
+    int port;                   /* 1..65535 */
+    int ipv6;                   /* iface is an IPv6 address, or NULL */
+    const char *dbdriver;       /* "sqlite3" or "pgsql" */
+    const char *dbparams;       /* as DBDParams; may hold a password */
+    ci_log_level_t log_level;
+    pid_t parent_pid;           /* --parent-pid; -1: not given, 0: no watch */
+} ci_relay_config_t;
+
+typedef struct ci_relay_t {
+    apr_pool_t *pool;           /* process lifetime */
+    const ci_relay_config_t *conf;
+    struct lws_context *context;
+
+    /* The database connection (relay_db.c). */
+    apr_pool_t *db_pool;        /* owns `db`; NULL while there is none */
+    ci_db_t *db;
+    apr_time_t db_last_open;    /* last open attempt, 0: never tried */
+    int db_failing;             /* last check failed (log transitions once) */
+
+    unsigned int nsockets;      /* open WebSocket sessions (chat protocol) */
+
+    /* The parent watch (relay_main.c). */
+    lws_sorted_usec_list_t parent_sul;
+    pid_t start_ppid;           /* getppid() at start */
+    pid_t watch_pid;            /* the process to outlive; 0: none */
+    int stop;                   /* set when the parent went away */
+} ci_relay_t;
+
+#endif /* ws_relay_relay_h */

@@ -1,0 +1,508 @@
+/* relay_main.c: carinfo-relay's command line, lws context, signals, parent
+ * watch and service loop.
+ *
+ *   carinfo-relay [--listen ADDR:PORT] [--dbdriver sqlite3|pgsql]
+ *                 --dbparams PARAMS [--log-level LEVEL] [--parent-pid PID]
+ *                 [--help] [--version]
+ *
+ * Exit status: 0 after SIGTERM/SIGINT or when the parent went away, 1 when
+ * it cannot listen or the service loop fails, 254 (CI_RELAY_EXIT_CONFIG)
+ * for a bad command line, so that a supervisor does not respawn it.
+ * mod_carinfo starts it from post_config, like mod_cgid its daemon; it also
+ * runs standalone (conf/ has a systemd unit).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <apr_general.h>
+#include <apr_getopt.h>
+#include <apr_strings.h>
+#include <libwebsockets.h>
+
+#include "ci_log.h"
+#include "ci_util.h"
+#include "relay.h"
+#include "relay_chat.h"
+#include "relay_db.h"
+#include "relay_http.h"
+#include "relay_log.h"
+
+#define MAX_FDS 65536               /* sockets the relay plans for */
+#define PING_SECS 30                /* below Apache's 60 s tunnel timeout */
+#define HANGUP_SECS 40              /* no PONG 10 s after a PING: hang up */
+
+/* The one global: the number of the signal that asked us to stop. */
+static volatile sig_atomic_t interrupted;
+
+/* What lws requires: lws_cancel_service() needs the context and a signal
+ * handler gets no baton. Set only while the context exists; the process
+ * has one thread, so the handler never sees a destroyed context. */
+static struct lws_context *volatile signal_context;
+
+enum {
+    OPT_LISTEN = 256, OPT_DBDRIVER, OPT_DBPARAMS, OPT_LOG_LEVEL,
+    OPT_PARENT_PID, OPT_HELP, OPT_VERSION
+};
+
+static const apr_getopt_option_t options[] = {
+    { "listen", OPT_LISTEN, 1, "ADDR:PORT to listen on" },
+    { "dbdriver", OPT_DBDRIVER, 1, "apr_dbd driver: sqlite3 or pgsql" },
+    { "dbparams", OPT_DBPARAMS, 1, "the driver's parameters (DBDParams)" },
+    { "log-level", OPT_LOG_LEVEL, 1, "most verbose level to log" },
+    { "parent-pid", OPT_PARENT_PID, 1, "exit when this process is gone" },
+    { "help", OPT_HELP, 0, "show this help" },
+    { "version", OPT_VERSION, 0, "show the version" },
+    { NULL, 0, 0, NULL }
+};
+
+typedef enum { ACTION_RUN, ACTION_HELP, ACTION_VERSION } action_t;
+
+static void usage(FILE *f)
+{
+    fputs("Usage: " CI_RELAY_NAME " [--listen ADDR:PORT] "
+          "[--dbdriver sqlite3|pgsql]\n"
+          "                     --dbparams PARAMS [--log-level LEVEL] "
+          "[--parent-pid PID]\n"
+          "                     [--help] [--version]\n"
+          "  --listen ADDR:PORT  IPv4 address, [IPv6] or * (all), and port\n"
+          "                      (default " CI_RELAY_DEFAULT_LISTEN ")\n"
+          "  --dbdriver NAME     as DBDriver: sqlite3 or pgsql "
+          "(default sqlite3)\n"
+          "  --dbparams PARAMS   as DBDParams: the SQLite file, or a libpq\n"
+          "                      conninfo string (required)\n"
+          "  --log-level LEVEL   emerg, alert, crit, error, warn, notice, "
+          "info,\n"
+          "                      debug, trace1 (default warn; notices are "
+          "always logged)\n"
+          "  --parent-pid PID    exit when process PID is gone (default: "
+          "the parent\n"
+          "                      process; 0: never)\n"
+          "Exit status: 0 on SIGTERM/SIGINT or when the parent is gone, 1 "
+          "when it\n"
+          "cannot listen, 254 for a bad command line.\n", f);
+}
+
+/* apr_getopt's error reporter: unknown option, missing argument. */
+static void getopt_error(void *baton, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void getopt_error(void *baton, const char *fmt, ...)
+{
+    char buf[256];
+    size_t n;
+    va_list ap;
+
+    (void)baton;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    n = strlen(buf);
+    while (n && buf[n - 1] == '\n') {
+        buf[--n] = '\0';
+    }
+    ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, APR_SUCCESS, NULL,
+                  CILOGNO(10517) "%s", buf);
+}
+
+/* "127.0.0.1:9001", "[::1]:9001" or "*:9001" into conf's iface/port/ipv6.
+ * Only numeric addresses: lws would take a name for an interface. */
+static apr_status_t parse_listen(apr_pool_t *p, const char *arg,
+                                 ci_relay_config_t *conf, const char **err)
+{
+    unsigned char addr[16];
+    const char *host, *port, *sep;
+    apr_int64_t n;
+
+    if (arg[0] == '[') {
+        sep = strchr(arg, ']');
+        if (!sep || sep[1] != ':') {
+            goto bad;
+        }
+        host = apr_pstrmemdup(p, arg + 1, (apr_size_t)(sep - arg - 1));
+        port = sep + 2;
+        if (inet_pton(AF_INET6, host, addr) != 1) {
+            goto bad;
+        }
+        conf->ipv6 = 1;
+    }
+    else {
+        sep = strrchr(arg, ':');
+        if (!sep) {
+            goto bad;
+        }
+        host = apr_pstrmemdup(p, arg, (apr_size_t)(sep - arg));
+        port = sep + 1;
+        if (!strcmp(host, "*")) {
+            host = NULL;
+        }
+        else if (inet_pton(AF_INET, host, addr) != 1) {
+            goto bad;
+        }
+        conf->ipv6 = 0;
+    }
+    if (ci_parse_int64(port, &n) != 0 || n < 1 || n > 65535) {
+        goto bad;
+    }
+    conf->listen = arg;
+    conf->iface = host;
+    conf->port = (int)n;
+    return APR_SUCCESS;
+bad:
+    *err = apr_psprintf(p, "--listen '%s': expected ADDR:PORT with ADDR an "
+                        "IPv4 address, [IPv6 address] or *, and PORT 1-65535",
+                        arg);
+    return APR_EINVAL;
+}
+
+/* One option's value into `conf`. */
+static apr_status_t set_option(apr_pool_t *p, int optch, const char *arg,
+                               ci_relay_config_t *conf, const char **err)
+{
+    apr_int64_t n;
+    int level;
+
+    switch (optch) {
+    case OPT_LISTEN:
+        return parse_listen(p, arg, conf, err);
+    case OPT_DBDRIVER:
+        if (strcmp(arg, "sqlite3") && strcmp(arg, "pgsql")) {
+            *err = apr_psprintf(p, "--dbdriver '%s': expected sqlite3 or "
+                                "pgsql", arg);
+            return APR_EINVAL;
+        }
+        conf->dbdriver = arg;
+        return APR_SUCCESS;
+    case OPT_DBPARAMS:
+        conf->dbparams = arg;
+        return APR_SUCCESS;
+    case OPT_LOG_LEVEL:
+        level = ci_log_level_parse(arg);
+        if (level < 0) {
+            *err = apr_psprintf(p, "--log-level '%s': expected emerg, alert, "
+                                "crit, error, warn, notice, info, debug or "
+                                "trace1", arg);
+            return APR_EINVAL;
+        }
+        conf->log_level = (ci_log_level_t)level;
+        return APR_SUCCESS;
+    case OPT_PARENT_PID:
+        if (ci_parse_int64(arg, &n) != 0 || n < 0 || n > 0x7fffffff) {
+            *err = apr_psprintf(p, "--parent-pid '%s': expected a process "
+                                "id, or 0 for none", arg);
+            return APR_EINVAL;
+        }
+        conf->parent_pid = (pid_t)n;
+        return APR_SUCCESS;
+    default:
+        *err = "unknown option";
+        return APR_EINVAL;
+    }
+}
+
+/* Parses the command line into `conf` (strings point into argv or `p`).
+ * Returns APR_SUCCESS and *action, or APR_EINVAL after logging why. */
+static apr_status_t parse_args(apr_pool_t *p, int argc,
+                               const char *const *argv,
+                               ci_relay_config_t *conf, action_t *action)
+{
+    const char *arg = NULL, *err = NULL;
+    apr_getopt_t *opt;
+    apr_status_t rv;
+    int optch;
+
+    memset(conf, 0, sizeof(*conf));
+    conf->dbdriver = "sqlite3";
+    conf->log_level = CI_LOG_WARNING;
+    conf->parent_pid = -1;
+    *action = ACTION_RUN;
+    rv = parse_listen(p, CI_RELAY_DEFAULT_LISTEN, conf, &err);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    apr_getopt_init(&opt, p, argc, argv);
+    opt->errfn = getopt_error;
+    while ((rv = apr_getopt_long(opt, options, &optch, &arg))
+           == APR_SUCCESS) {
+        if (optch == OPT_HELP || optch == OPT_VERSION) {
+            *action = optch == OPT_HELP ? ACTION_HELP : ACTION_VERSION;
+            continue;
+        }
+        rv = set_option(p, optch, arg, conf, &err);
+        if (rv != APR_SUCCESS) {
+            goto leave;
+        }
+    }
+    if (rv != APR_EOF) {
+        rv = APR_EINVAL;            /* getopt_error() said why */
+        goto leave;
+    }
+    rv = APR_SUCCESS;
+    if (opt->ind < argc) {
+        err = apr_psprintf(p, "unexpected argument '%s'", argv[opt->ind]);
+        rv = APR_EINVAL;
+    }
+    else if (*action == ACTION_RUN && !conf->dbparams) {
+        err = "--dbparams is required (as DBDParams: the SQLite file, or a "
+              "libpq conninfo string)";
+        rv = APR_EINVAL;
+    }
+leave:
+    if (rv != APR_SUCCESS && err) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, APR_SUCCESS, NULL,
+                      CILOGNO(10503) "bad command line: %s", err);
+    }
+    return rv;
+}
+
+static void on_signal(int signo)
+{
+    struct lws_context *context = signal_context;
+
+    interrupted = signo;
+    if (context) {
+        lws_cancel_service(context);
+    }
+}
+
+static apr_status_t setup_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_signal;
+    if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL)) {
+        return errno;
+    }
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGPIPE, &sa, NULL)) {
+        return errno;
+    }
+    return APR_SUCCESS;
+}
+
+/* Sets the soft RLIMIT_NOFILE to MAX_FDS, or to the hard limit if that is
+ * lower, and returns the limit in force, for fd_limit_per_thread. */
+static unsigned int fd_limit(void)
+{
+    struct rlimit rl;
+    rlim_t want = MAX_FDS;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 1024;
+    }
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
+        want = rl.rlim_max;
+    }
+    if (rl.rlim_cur != want) {
+        rlim_t cur = rl.rlim_cur;
+
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            rl.rlim_cur = cur;
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAX_FDS) {
+        rl.rlim_cur = MAX_FDS;
+    }
+    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                  CILOGNO(10512) "planning for %u file descriptors",
+                  (unsigned int)rl.rlim_cur);
+    return (unsigned int)rl.rlim_cur;
+}
+
+/* The context with its one vhost, listening; NULL on failure (lws logs
+ * why). "carinfo-http" is protocols[0] and gets plain HTTP; the pvo makes
+ * "carinfo-chat" the default protocol, which confirms WebSocket upgrades. */
+static struct lws_context *create_context(ci_relay_t *relay,
+                                          const struct lws_protocols *prot)
+{
+    static const lws_retry_bo_t retry = {
+        .secs_since_valid_ping = PING_SECS,
+        .secs_since_valid_hangup = HANGUP_SECS,
+    };
+    static const struct lws_protocol_vhost_options pvo_default = {
+        NULL, NULL, "default", "1"
+    };
+    static const struct lws_protocol_vhost_options pvo = {
+        NULL, &pvo_default, CI_RELAY_CHAT_PROTOCOL, ""
+    };
+    const ci_relay_config_t *conf = relay->conf;
+    struct lws_context_creation_info info;
+
+    memset(&info, 0, sizeof(info));
+    info.iface = conf->iface;
+    info.port = conf->port;
+    info.protocols = prot;
+    info.pvo = &pvo;
+    info.vhost_name = CI_RELAY_NAME;
+    info.server_string = CI_RELAY_NAME;
+    info.user = relay;
+    info.fd_limit_per_thread = fd_limit();
+    info.retry_and_idle_policy = &retry;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8
+                   | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    /* lws 4.1 with IPv6 compiled in binds an IPv4 iface on "::" (every
+     * address): an IPv4 address needs IPv6 off to bind to it alone. */
+    if (conf->iface && !conf->ipv6) {
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    }
+    return lws_create_context(&info);
+}
+
+/* Whether the process we outlive is gone: our parent when getppid()
+ * changed (we were reparented), any other when kill(pid, 0) says ESRCH. */
+static int parent_gone(const ci_relay_t *relay)
+{
+    if (relay->watch_pid == relay->start_ppid
+        && getppid() != relay->start_ppid) {
+        return 1;
+    }
+    return kill(relay->watch_pid, 0) != 0 && errno == ESRCH;
+}
+
+/* The 1-second parent watch timer. */
+static void parent_watch(lws_sorted_usec_list_t *sul)
+{
+    ci_relay_t *relay = lws_container_of(sul, ci_relay_t, parent_sul);
+
+    if (!parent_gone(relay)) {
+        lws_sul_schedule(relay->context, 0, sul, parent_watch,
+                         LWS_US_PER_SEC);
+        return;
+    }
+    ci_log_perror(CI_LOG_MARK, CI_LOG_NOTICE, APR_SUCCESS, NULL,
+                  CILOGNO(10502) "parent %ld went away, shutting down",
+                  (long)relay->watch_pid);
+    relay->stop = 1;
+    lws_cancel_service(relay->context);
+}
+
+/* Runs until a signal, the parent watch or an lws failure stops it.
+ * Returns the exit status. */
+static int service_loop(ci_relay_t *relay)
+{
+    int n = 0;
+
+    while (!interrupted && !relay->stop && n >= 0) {
+        n = lws_service(relay->context, 0);
+    }
+    if (n < 0) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, APR_SUCCESS, NULL,
+                      CILOGNO(10511) "the lws service loop failed, "
+                      "exiting");
+        return CI_RELAY_EXIT_FAILURE;
+    }
+    if (interrupted) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_NOTICE, APR_SUCCESS, NULL,
+                      CILOGNO(10501) "caught %s, shutting down",
+                      interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+    }
+    return CI_RELAY_EXIT_OK;
+}
+
+/* Checks the database (a failure is logged and retried on demand), listens
+ * and serves until told to stop; then destroys the context and closes the
+ * database. Returns the exit status. */
+static int serve(apr_pool_t *pool, const ci_relay_config_t *conf)
+{
+    struct lws_protocols protocols[] = {
+        ci_relay_http_protocol,
+        ci_relay_chat_protocol,
+        { .name = NULL }
+    };
+    ci_relay_t *relay = apr_pcalloc(pool, sizeof(*relay));
+    apr_int64_t version = 0;
+    apr_pool_t *scratch;
+    int status = CI_RELAY_EXIT_FAILURE;
+    apr_status_t rv;
+
+    relay->pool = pool;
+    relay->conf = conf;
+    relay->start_ppid = getppid();
+    relay->watch_pid = conf->parent_pid < 0 ? relay->start_ppid
+                                            : conf->parent_pid;
+    rv = setup_signals();
+    if (rv != APR_SUCCESS) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, rv, NULL,
+                      CILOGNO(10510) "cannot install signal handlers");
+        goto leave;
+    }
+    apr_pool_create(&scratch, pool);
+    ci_relay_db_health(relay, scratch, &version);
+    apr_pool_destroy(scratch);
+
+    relay->context = create_context(relay, protocols);
+    if (!relay->context) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, APR_SUCCESS, NULL,
+                      CILOGNO(10504) "cannot listen on %s", conf->listen);
+        goto leave;
+    }
+    signal_context = relay->context;     /* a signal before: loop sees it */
+    ci_log_perror(CI_LOG_MARK, CI_LOG_NOTICE, APR_SUCCESS, NULL,
+                  CILOGNO(10500) "%s %s listening on %s (driver %s)",
+                  CI_RELAY_NAME, CI_RELAY_VERSION, conf->listen,
+                  conf->dbdriver);
+    if (relay->watch_pid > 0) {
+        lws_sul_schedule(relay->context, 0, &relay->parent_sul,
+                         parent_watch, LWS_US_PER_SEC);
+    }
+    status = service_loop(relay);
+leave:
+    if (relay->context) {
+        lws_sul_cancel(&relay->parent_sul);
+        signal_context = NULL;
+        lws_context_destroy(relay->context);
+        relay->context = NULL;
+    }
+    ci_relay_db_close(relay);
+    return status;
+}
+
+static int abort_on_oom(int retcode)
+{
+    ci_log_perror(CI_LOG_MARK, CI_LOG_EMERG, APR_ENOMEM, NULL,
+                  CILOGNO(10518) "out of memory");
+    abort();
+    return retcode;
+}
+
+int main(int argc, const char *const argv[])
+{
+    ci_relay_config_t conf;
+    apr_pool_t *pool = NULL;
+    action_t action;
+    int status;
+
+    if (apr_app_initialize(&argc, &argv, NULL) != APR_SUCCESS) {
+        fputs(CI_RELAY_NAME ": cannot initialize APR\n", stderr);
+        return CI_RELAY_EXIT_FAILURE;
+    }
+    ci_relay_log_init(CI_LOG_WARNING);
+    apr_pool_create_ex(&pool, NULL, abort_on_oom, NULL);
+    apr_pool_tag(pool, "carinfo-relay");
+    if (parse_args(pool, argc, argv, &conf, &action) != APR_SUCCESS) {
+        usage(stderr);
+        status = CI_RELAY_EXIT_CONFIG;
+    }
+    else if (action == ACTION_HELP) {
+        usage(stdout);
+        status = CI_RELAY_EXIT_OK;
+    }
+    else if (action == ACTION_VERSION) {
+        printf("%s %s\n", CI_RELAY_NAME, CI_RELAY_VERSION);
+        status = CI_RELAY_EXIT_OK;
+    }
+    else {
+        ci_relay_log_init(conf.log_level);
+        status = serve(pool, &conf);
+    }
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return status;
+}
