@@ -8,6 +8,7 @@
 #include "mod_carinfo_config.h"
 #include "mod_carinfo_dbd.h"
 #include "mod_carinfo_handler.h"
+#include "mod_carinfo_relay.h"
 
 
 static int ci_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -21,11 +22,19 @@ static int ci_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     ci_dbd_log_to_server(s);
     ci_config_find_mounts(pconf);
+    return ci_relay_post_config(pconf, s);
+}
+
+static int ci_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    ci_relay_pre_config();
     return OK;
 }
 
 static void ci_register_hooks(apr_pool_t *p)
 {
+    ap_hook_pre_config(ci_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ci_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ci_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -7,6 +7,7 @@
 #include <http_core.h>
 
 #include "mod_carinfo_config.h"
+#include "mod_carinfo_relay.h"
 #include "ci_jwt.h"
 #include "ci_password.h"
 #include "ci_util.h"
@@ -382,5 +383,8 @@ const command_rec ci_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "the relay's unix datagram socket for new-message "
                   "notifications (relative to DefaultRuntimeDir)"),
+    AP_INIT_RAW_ARGS(CI_DIR_RELAY, ci_relay_cmd, NULL, RSRC_CONF,
+                     "PATH [ARGS...]: run carinfo-relay as httpd's child, "
+                     "restarted when it dies, stopped with httpd"),
     { NULL }
 };
