@@ -1,0 +1,1 @@
+# devtools: helpers for developing mod_carinfo from this tree (not installed).
