@@ -132,6 +132,19 @@ def _serve(args):
     return 0
 
 
+def _with_postgres(args):
+    """Runs a command with a private PostgreSQL server, its conninfo in
+    CARINFO_TEST_PGPARAMS (the C unit tests' switch), then removes it."""
+    import subprocess
+    from .pg import PrivatePostgres
+    root = runtime_root(os.path.join(REPO, "test", "gen", "unit-pg"),
+                        tag="carinfo-unit")
+    cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+    with PrivatePostgres(root) as pg:
+        env = dict(os.environ, CARINFO_TEST_PGPARAMS=pg.dbparams())
+        return subprocess.call(cmd, env=env)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m devtools.carinfo_dev")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -147,10 +160,15 @@ def main(argv=None):
     sp.add_argument("--dbparams", default=None,
                     help="default: DBDParams of local.conf, else "
                     "var/db/carinfo.db")
+    wp = sub.add_parser("with-postgres",
+                        help="run a command beside a private PostgreSQL")
+    wp.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
     try:
         if args.cmd == "serve":
             return _serve(args)
+        if args.cmd == "with-postgres":
+            return _with_postgres(args)
     except (BuildError, InstanceError) as e:
         print("serve: %s" % e, file=sys.stderr)
         return 1
