@@ -31,11 +31,11 @@ from devtools.carinfo_dev.pg import PrivatePostgres  # noqa: E402
 # provoke, the debug echo route for testing request-body handling, and
 # cheap password hashes (bcrypt cost 4 instead of 12).
 TEST_EXTRA = """\
-CarInfoMaxBodySize 1024
+CarInfoMaxBodySize 16384
 CarInfoDebugEcho on
 CarInfoPasswordCost 4
 """
-MAX_BODY = 1024
+MAX_BODY = 16384
 DRIVERS = {"sqlite": "sqlite3", "pgsql": "pgsql"}
 
 

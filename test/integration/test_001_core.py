@@ -109,7 +109,7 @@ class TestErrors:
         def chunks():
             yield b'{"pad": "'
             for _ in range(8):
-                yield b"y" * 256
+                yield b"y" * (MAX_BODY // 4)
             yield b'"}'
         provoke(mounted, mclient, "POST", "/api/echo/", 413, data=chunks(),
                 headers={"Content-Type": "application/json"})
