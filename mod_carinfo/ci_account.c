@@ -190,6 +190,23 @@ apr_status_t ci_tokens_rotate(ci_db_t *db, apr_pool_t *p,
     return rv;
 }
 
+apr_status_t ci_tokens_revoke(ci_db_t *db, apr_pool_t *p,
+                              const ci_jwt_claims_t *claims, apr_int64_t now)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+
+    rv = ci_db_select(db, p, CI_STMT_REFRESH_GET, CI_ARGS(claims->jti),
+                      &rows);
+    if (rv != APR_SUCCESS || rows->nrows == 0
+        || strcmp(ci_db_cell(rows, 0, 5), claims->user_id)) {
+        return rv;
+    }
+    return ci_db_exec(db, p, CI_STMT_REFRESH_REVOKE_FAMILY,
+                      CI_ARGS(ci_db_i64(p, now * USEC),
+                              ci_db_cell(rows, 0, 1)), NULL);
+}
+
 apr_status_t ci_ratelimit_hit(ci_db_t *db, apr_pool_t *p, const char *bucket,
                               int limit, int window, apr_int64_t now,
                               int *allowed, apr_int64_t *retry_after)

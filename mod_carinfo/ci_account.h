@@ -91,6 +91,11 @@ apr_status_t ci_tokens_rotate(ci_db_t *db, apr_pool_t *p,
                               const ci_jwt_claims_t *claims, apr_int64_t now,
                               ci_rotate_t *result, ci_token_pair_t *pair);
 
+/* Revokes every refresh token of the login that issued `claims` (a
+ * verified refresh token of the user): logout. */
+apr_status_t ci_tokens_revoke(ci_db_t *db, apr_pool_t *p,
+                              const ci_jwt_claims_t *claims, apr_int64_t now);
+
 /* Counts one hit on `bucket` in a fixed window of `window` seconds shared
  * by every process using the database. *allowed is 0 once more than
  * `limit` hits fell in the current window; *retry_after then says in how

@@ -338,6 +338,41 @@ int ci_acc_refresh(ci_req_t *req)
     return ci_http_problem(req, pr);
 }
 
+int ci_acc_logout(ci_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    ci_value_t v[NFIELDS(refresh_fields)];
+    ci_token_policy_t pol;
+    ci_jwt_claims_t claims;
+    ci_jwt_result_t res;
+    ci_problem_t *pr;
+    apr_status_t rv;
+
+    if (!read_fields(req, refresh_fields, NFIELDS(refresh_fields), v, 10134)
+        || !ci_auth_policy(req, &pol)) {
+        return OK;
+    }
+    res = ci_jwt_verify(p, pol.key, v[0].str, CI_TOKEN_REFRESH, now_sec(),
+                        &claims);
+    if (res == CI_JWT_EXPIRED) {
+        return ci_http_no_content(req);     /* nothing left to revoke */
+    }
+    if (res != CI_JWT_OK) {
+        pr = ci_problem_make(p, 401, 10135, MSG_BAD_REFRESH);
+        pr->code = "token_not_valid";
+        pr->log_msg = ci_jwt_result_name(res);
+        return ci_http_problem(req, pr);
+    }
+    if (!ci_req_db(req)) {
+        return ci_http_db_fail(req, CI_DB_EUNAVAIL, 10136);
+    }
+    rv = ci_tokens_revoke(req->db, p, &claims, now_sec());
+    if (rv != APR_SUCCESS) {
+        return ci_http_db_fail(req, rv, 10137);
+    }
+    return ci_http_no_content(req);
+}
+
 int ci_acc_profile_get(ci_req_t *req)
 {
     return ci_http_send_json(req, HTTP_OK,

@@ -2,6 +2,7 @@
 #include <apr_strings.h>
 
 #include "face_core.h"
+#include "face_web.h"
 #include "ci_json.h"
 
 int ci_core_health(ci_req_t *req)
@@ -35,12 +36,15 @@ int ci_core_sticker(ci_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *token = ci_route_param(&req->match, "token");
-    ci_db_t *db = ci_req_db(req);
+    ci_db_t *db = ci_web_wants_html(req) ? NULL : ci_req_db(req);
     ci_db_rows_t *rows;
     apr_status_t rv;
     int registered;
     json_t *j;
 
+    if (ci_web_wants_html(req)) {
+        return ci_web_page(req, "sticker.html");    /* a phone's browser */
+    }
     if (!db) {
         return ci_http_db_fail(req, CI_DB_EUNAVAIL, 10022);
     }

@@ -51,6 +51,8 @@ void *ci_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->start_owner = MERGE_LIMIT(start_owner);
     c->ws_base = MERGE(ws_base, NULL);
     c->relay_socket = MERGE(relay_socket, NULL);
+    c->web_root = MERGE(web_root, NULL);
+    c->openapi_file = MERGE(openapi_file, NULL);
     c->list_max = MERGE(list_max, -1);
     return c;
 }
@@ -300,6 +302,20 @@ static const char *set_relay_socket(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+/* A file or directory path, relative to ServerRoot; cmd->info is the
+ * member's offset. Existence is checked per request (404 when absent). */
+static const char *set_path(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path) {
+        return apr_pstrcat(cmd->pool, cmd->directive->directive, ": '", arg,
+                           "' is not a valid path", NULL);
+    }
+    *(const char **)((char *)dc + (apr_size_t)cmd->info) = path;
+    return NULL;
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
 {
     ci_dir_conf_t *c = dc;
@@ -383,6 +399,16 @@ const command_rec ci_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "the relay's unix datagram socket for new-message "
                   "notifications (relative to DefaultRuntimeDir)"),
+    AP_INIT_TAKE1(CI_DIR_WEB_ROOT, set_path,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, web_root),
+                  RSRC_CONF | ACCESS_CONF,
+                  "directory of the web pages and API reference (default: "
+                  "the installed share/carinfo/web)"),
+    AP_INIT_TAKE1(CI_DIR_OPENAPI, set_path,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, openapi_file),
+                  RSRC_CONF | ACCESS_CONF,
+                  "the OpenAPI document served at /api/schema/ (default: "
+                  "<CarInfoWebRoot>/openapi.json)"),
     AP_INIT_RAW_ARGS(CI_DIR_RELAY, ci_relay_cmd, NULL, RSRC_CONF,
                      "PATH [ARGS...]: run carinfo-relay as httpd's child, "
                      "restarted when it dies, stopped with httpd"),

@@ -21,6 +21,8 @@
 #define CI_DIR_START_OWNER "CarInfoChatStartLimitPerOwner"
 #define CI_DIR_WS_BASE    "CarInfoWebSocketBase"
 #define CI_DIR_RELAY_SOCK "CarInfoRelaySocket"
+#define CI_DIR_WEB_ROOT   "CarInfoWebRoot"
+#define CI_DIR_OPENAPI    "CarInfoOpenAPIFile"
 
 #define CI_DEFAULT_MAX_BODY (1024 * 1024)
 #define CI_DEFAULT_ACCESS_TTL 300
@@ -49,6 +51,8 @@ typedef struct ci_dir_conf_t {
     ci_limit_t start_owner;         /* chat rooms started per owner */
     const char *ws_base;            /* NULL = unset: <mount>/ws */
     const char *relay_socket;       /* NULL = unset: no datagram */
+    const char *web_root;           /* NULL = unset: the installed web/ */
+    const char *openapi_file;       /* NULL = unset: <web root>/openapi.json */
 } ci_dir_conf_t;
 
 extern const command_rec ci_config_cmds[];

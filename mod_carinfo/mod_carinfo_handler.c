@@ -12,6 +12,7 @@
 #include "face_accounts.h"
 #include "face_chat.h"
 #include "face_core.h"
+#include "face_web.h"
 
 APLOG_USE_MODULE(carinfo);
 extern module AP_MODULE_DECLARE_DATA carinfo_module;
@@ -32,6 +33,8 @@ static const ci_route_t routes[] = {
           "Log in with phone number and password"),
     ROUTE("POST", "/api/token/refresh/", ci_acc_refresh, CI_ACCESS_PUBLIC,
           "Rotate a refresh token into a new token pair"),
+    ROUTE("POST", "/api/logout/", ci_acc_logout, CI_ACCESS_PUBLIC,
+          "Log out: revoke the refresh token's login"),
     ROUTE("GET",  "/api/profile/", ci_acc_profile_get, CI_ACCESS_USER,
           "The caller's profile"),
     ROUTE("PUT",  "/api/profile/", ci_acc_profile_update, CI_ACCESS_USER,
@@ -58,6 +61,20 @@ static const ci_route_t routes[] = {
           "A room's messages, oldest first (owner token or ?visitor=)"),
     ROUTE("POST", "/api/chat/rooms/{room_id:uuid}/messages/", ci_chat_h_send,
           CI_ACCESS_PUBLIC, "Send a message over REST (owner or visitor)"),
+    /* Web pages and the API reference */
+    ROUTE("GET",  "/inbox/", ci_web_inbox, CI_ACCESS_PUBLIC,
+          "The owner's web inbox (HTML)"),
+    ROUTE("GET",  "/static/{file:str}", ci_web_static, CI_ACCESS_PUBLIC,
+          "Scripts, styles and images of the pages"),
+    ROUTE("GET",  "/api/docs/", ci_web_docs, CI_ACCESS_PUBLIC,
+          "Swagger UI"),
+    ROUTE("GET",  "/api/docs/{file:str}", ci_web_docs_file,
+          CI_ACCESS_PUBLIC, "Files of the API reference pages"),
+    ROUTE("GET",  "/api/redoc/", ci_web_redoc, CI_ACCESS_PUBLIC, "Redoc"),
+    ROUTE("GET",  "/api/vendor/{file:str}", ci_web_vendor, CI_ACCESS_PUBLIC,
+          "Swagger UI and Redoc bundles"),
+    ROUTE("GET",  "/api/schema/", ci_web_schema, CI_ACCESS_PUBLIC,
+          "The OpenAPI 3 document of this API"),
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
