@@ -38,7 +38,8 @@ apr_status_t ci_user_find(ci_db_t *db, apr_pool_t *p, ci_user_key_t by,
                           const char *key, ci_user_t **user)
 {
     static const ci_stmt_id_t stmt[] = {
-        CI_STMT_USER_BY_UUID, CI_STMT_USER_BY_PHONE, CI_STMT_USER_BY_STICKER
+        CI_STMT_USER_BY_UUID, CI_STMT_USER_BY_PHONE, CI_STMT_USER_BY_STICKER,
+        CI_STMT_USER_BY_ID
     };
     ci_db_rows_t *rows;
     apr_status_t rv;
@@ -74,6 +75,25 @@ apr_status_t ci_users_public(ci_db_t *db, apr_pool_t *p, int limit,
         APR_ARRAY_PUSH(*users, ci_user_t *) = user_from_row(p, rows, i);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t ci_qr_state(ci_db_t *db, apr_pool_t *p, const char *token,
+                         ci_user_t **owner)
+{
+    return ci_user_find(db, p, CI_USER_BY_STICKER, token, owner);
+}
+
+apr_status_t ci_qr_claim(ci_db_t *db, apr_pool_t *p, const char *token,
+                         apr_int64_t user_id, int *won)
+{
+    int n = 0;
+    apr_status_t rv;
+
+    rv = ci_db_exec(db, p, CI_STMT_QR_CLAIM,
+                    CI_ARGS(ci_db_i64(p, user_id),
+                            ci_db_i64(p, ci_now_usec()), token), &n);
+    *won = n == 1;
+    return rv;
 }
 
 json_t *ci_user_json(apr_pool_t *p, const ci_user_t *u, int owner_view)

@@ -36,7 +36,8 @@ typedef struct ci_user_t {
 typedef enum {
     CI_USER_BY_UUID,                /* users.uuid */
     CI_USER_BY_PHONE,               /* a registered user's E.164 phone */
-    CI_USER_BY_STICKER              /* the user a sticker token points to */
+    CI_USER_BY_STICKER,             /* the user a sticker token points to */
+    CI_USER_BY_ID                   /* users.id, in decimal */
 } ci_user_key_t;
 
 /* Looks a user up; *user is NULL when there is none. */
@@ -49,6 +50,16 @@ apr_status_t ci_user_find(ci_db_t *db, apr_pool_t *p, ci_user_key_t by,
 apr_status_t ci_users_public(ci_db_t *db, apr_pool_t *p, int limit,
                              apr_int64_t offset, apr_array_header_t **users,
                              apr_int64_t *count);
+
+/* What a QR token is: *owner NULL when unknown; (*owner)->is_registered
+ * 0 while the sticker is free. */
+apr_status_t ci_qr_state(ci_db_t *db, apr_pool_t *p, const char *token,
+                         ci_user_t **owner);
+
+/* Links a free sticker to `user_id`; *won is 1 for the one claim that got
+ * it when several race. */
+apr_status_t ci_qr_claim(ci_db_t *db, apr_pool_t *p, const char *token,
+                         apr_int64_t user_id, int *won);
 
 /* The owner's view (everything but the hash) or the public card (no
  * phone_number, email or flags). A new object owned by `p`. */

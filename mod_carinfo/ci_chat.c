@@ -288,6 +288,186 @@ apr_status_t ci_chat_message(ci_db_t *db, apr_pool_t *p, apr_int64_t id,
     return rv;
 }
 
+apr_status_t ci_chat_guest_room(ci_db_t *db, apr_pool_t *p,
+                                apr_int64_t owner_id, const char *pseudo,
+                                ci_room_t **room, const char **addr_hash)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+
+    *room = NULL;
+    *addr_hash = NULL;
+    rv = ci_db_select(db, p, CI_STMT_GUEST_ROOM,
+                      CI_ARGS(ci_db_i64(p, owner_id), pseudo), &rows);
+    if (rv == APR_SUCCESS && rows->nrows > 0) {
+        *room = room_from_row(p, rows, 0);
+        *addr_hash = ci_db_cell(rows, 0, 12);
+    }
+    return rv;
+}
+
+apr_status_t ci_chat_guest_room_create(ci_db_t *db, apr_pool_t *p,
+                                       apr_int64_t owner_id,
+                                       const char *pseudo, const char *addr,
+                                       const char **token)
+{
+    const char *hash = NULL, *uuid = ci_uuid4(p);
+    const char *now = ci_db_i64(p, ci_now_usec());
+
+    *token = ci_chat_new_token(p, &hash);
+    if (!*token || !uuid) {
+        return APR_EGENERAL;
+    }
+    return ci_db_exec(db, p, CI_STMT_GUEST_ROOM_CREATE,
+                      CI_ARGS(uuid, ci_db_i64(p, owner_id), pseudo, hash,
+                              ci_chat_token_hash(p, addr), now, now), NULL);
+}
+
+apr_status_t ci_chat_guest_pseudos(ci_db_t *db, apr_pool_t *p,
+                                   apr_int64_t owner_id, int limit,
+                                   apr_array_header_t **pseudos)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    rv = ci_db_select(db, p, CI_STMT_GUEST_PSEUDOS,
+                      CI_ARGS(ci_db_i64(p, owner_id), apr_itoa(p, limit)),
+                      &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *pseudos = apr_array_make(p, rows->nrows, sizeof(const char *));
+    for (i = 0; i < rows->nrows; i++) {
+        APR_ARRAY_PUSH(*pseudos, const char *) = ci_db_cell(rows, i, 0);
+    }
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    apr_int64_t a, b;
+    const char *name;
+} direct_ctx_t;
+
+static apr_status_t direct_create_txn(ci_db_t *db, apr_pool_t *p, void *baton)
+{
+    direct_ctx_t *c = baton;
+    const char *now = ci_db_i64(p, ci_now_usec()), *uuid = ci_uuid4(p);
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    apr_int64_t id;
+
+    if (!uuid) {
+        return APR_EGENERAL;
+    }
+    rv = ci_db_exec(db, p, CI_STMT_DIRECT_ROOM_CREATE,
+                    CI_ARGS(uuid, ci_db_i64(p, c->a), c->name, now, now),
+                    NULL);
+    if (rv == APR_SUCCESS) {
+        rv = ci_db_select(db, p, CI_STMT_DIRECT_ROOM, CI_ARGS(c->name),
+                          &rows);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    id = ci_db_cell_i64(rows, 0, 0, 0);
+    rv = ci_db_exec(db, p, CI_STMT_MEMBER_ADD,
+                    CI_ARGS(ci_db_i64(p, id), ci_db_i64(p, c->a), now), NULL);
+    if (rv == APR_SUCCESS) {
+        rv = ci_db_exec(db, p, CI_STMT_MEMBER_ADD,
+                        CI_ARGS(ci_db_i64(p, id), ci_db_i64(p, c->b), now),
+                        NULL);
+    }
+    return rv;
+}
+
+apr_status_t ci_chat_direct_room(ci_db_t *db, apr_pool_t *p, apr_int64_t a,
+                                 apr_int64_t b, int create, ci_room_t **room)
+{
+    direct_ctx_t c;
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+
+    c.a = a < b ? a : b;
+    c.b = a < b ? b : a;
+    c.name = apr_psprintf(p, "dm:%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
+                          c.a, c.b);
+    *room = NULL;
+    rv = ci_db_select(db, p, CI_STMT_DIRECT_ROOM, CI_ARGS(c.name), &rows);
+    if (rv == APR_SUCCESS && rows->nrows == 0 && create) {
+        rv = ci_db_txn(db, p, direct_create_txn, &c);
+        if (rv == CI_DB_ECONSTRAINT) {
+            rv = APR_SUCCESS;           /* created by a concurrent request */
+        }
+        if (rv == APR_SUCCESS) {
+            rv = ci_db_select(db, p, CI_STMT_DIRECT_ROOM, CI_ARGS(c.name),
+                              &rows);
+        }
+    }
+    if (rv == APR_SUCCESS && rows->nrows > 0) {
+        *room = room_from_row(p, rows, 0);
+    }
+    return rv;
+}
+
+apr_status_t ci_chat_room_log(ci_db_t *db, apr_pool_t *p,
+                              apr_int64_t room_id, int limit,
+                              apr_array_header_t **msgs)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    rv = ci_db_select(db, p, CI_STMT_MSGS_WITH_SENDER,
+                      CI_ARGS(ci_db_i64(p, room_id), apr_itoa(p, limit)),
+                      &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *msgs = apr_array_make(p, rows->nrows, sizeof(ci_qmsg_t *));
+    for (i = 0; i < rows->nrows; i++) {
+        ci_qmsg_t *m = apr_pcalloc(p, sizeof(*m));
+        m->id = ci_db_cell_i64(rows, i, 0, 0);
+        m->sender_type = ci_db_cell(rows, i, 2);
+        m->sender_id = ci_db_cell_i64(rows, i, 3, 0);
+        m->sender_name = ci_db_cell(rows, i, 4);
+        m->content = ci_db_cell(rows, i, 5);
+        m->created_at = ci_db_cell_i64(rows, i, 6, 0);
+        APR_ARRAY_PUSH(*msgs, ci_qmsg_t *) = m;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ci_chat_partners(ci_db_t *db, apr_pool_t *p,
+                              apr_int64_t user_id, int limit,
+                              apr_array_header_t **partners)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    rv = ci_db_select(db, p, CI_STMT_DIRECT_PARTNERS,
+                      CI_ARGS(ci_db_i64(p, user_id), apr_itoa(p, limit)),
+                      &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *partners = apr_array_make(p, rows->nrows, sizeof(ci_partner_t *));
+    for (i = 0; i < rows->nrows; i++) {
+        ci_partner_t *c = apr_pcalloc(p, sizeof(*c));
+        c->user_id = ci_db_cell_i64(rows, i, 0, 0);
+        c->user_uuid = ci_db_cell(rows, i, 1);
+        c->full_name = ci_db_cell(rows, i, 2);
+        c->room_uuid = ci_db_cell(rows, i, 3);
+        c->updated_at = ci_db_cell_i64(rows, i, 4, 0);
+        c->last_content = ci_db_cell(rows, i, 5);
+        c->last_sender_id = ci_db_cell_i64(rows, i, 6, 0);
+        c->last_at = ci_db_cell_i64(rows, i, 7, 0);
+        APR_ARRAY_PUSH(*partners, ci_partner_t *) = c;
+    }
+    return APR_SUCCESS;
+}
+
 json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,
                              const char *text_key)
 {

@@ -116,6 +116,65 @@ apr_status_t ci_chat_owner_rooms(ci_db_t *db, apr_pool_t *p,
 apr_status_t ci_chat_message(ci_db_t *db, apr_pool_t *p, apr_int64_t id,
                              ci_message_t **msg);
 
+/* --- QRConnect (spec 000): guest conversations and direct rooms --- */
+
+/* The owner's guest conversation with `pseudo`, or *room NULL; *addr_hash
+ * is the hash of the address that started it (for old clients that send
+ * no guest token). */
+apr_status_t ci_chat_guest_room(ci_db_t *db, apr_pool_t *p,
+                                apr_int64_t owner_id, const char *pseudo,
+                                ci_room_t **room, const char **addr_hash);
+
+/* Starts the owner's conversation with `pseudo` from client address
+ * `addr`; *token is the new guest token (shown once). CI_DB_ECONSTRAINT
+ * when another request created it first: read it again. */
+apr_status_t ci_chat_guest_room_create(ci_db_t *db, apr_pool_t *p,
+                                       apr_int64_t owner_id,
+                                       const char *pseudo, const char *addr,
+                                       const char **token);
+
+/* The owner's guest pseudos, most recent conversation first. */
+apr_status_t ci_chat_guest_pseudos(ci_db_t *db, apr_pool_t *p,
+                                   apr_int64_t owner_id, int limit,
+                                   apr_array_header_t **pseudos);
+
+/* The direct room of two users, created (with both as members) on first
+ * use; safe against concurrent creation. */
+apr_status_t ci_chat_direct_room(ci_db_t *db, apr_pool_t *p, apr_int64_t a,
+                                 apr_int64_t b, int create, ci_room_t **room);
+
+/* A message as the 000 face shows it: with the sender's user id. */
+typedef struct ci_qmsg_t {
+    apr_int64_t id;
+    const char *sender_type;
+    apr_int64_t sender_id;          /* 0 for a guest */
+    const char *sender_name;
+    const char *content;
+    apr_int64_t created_at;
+} ci_qmsg_t;
+
+/* The messages of a room by date (oldest first): ci_qmsg_t *. */
+apr_status_t ci_chat_room_log(ci_db_t *db, apr_pool_t *p,
+                              apr_int64_t room_id, int limit,
+                              apr_array_header_t **msgs);
+
+/* A user the caller has a direct room with, and its last message. */
+typedef struct ci_partner_t {
+    apr_int64_t user_id;
+    const char *user_uuid;
+    const char *full_name;
+    const char *room_uuid;
+    apr_int64_t updated_at;
+    const char *last_content;       /* NULL when no message yet */
+    apr_int64_t last_sender_id;
+    apr_int64_t last_at;
+} ci_partner_t;
+
+/* The caller's direct conversations, most recent first: ci_partner_t *. */
+apr_status_t ci_chat_partners(ci_db_t *db, apr_pool_t *p,
+                              apr_int64_t user_id, int limit,
+                              apr_array_header_t **partners);
+
 /* The JSON of a message: REST history names the text "content", the
  * WebSocket broadcast names it "message" (spec 001/004). */
 json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,

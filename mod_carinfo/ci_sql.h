@@ -149,7 +149,52 @@
     X(MSG_BY_ID, \
       "SELECT " CI_SQL_MSG_COLS " FROM messages m " \
       "JOIN rooms r ON r.id = m.room_id WHERE m.id = %lld", NULL) \
-    X(NOTIFY, "SELECT %s", "SELECT pg_notify('carinfo_chat', %s)")
+    X(NOTIFY, "SELECT %s", "SELECT pg_notify('carinfo_chat', %s)") \
+    X(USER_BY_ID, \
+      "SELECT " CI_SQL_USER_COLS " FROM users u WHERE u.id = %lld", NULL) \
+    X(QR_CLAIM, \
+      "UPDATE qr_codes SET user_id = %lld, claimed_at = %lld " \
+      "WHERE token = %s AND user_id IN " \
+      "(SELECT id FROM users WHERE is_registered = 0)", NULL) \
+    X(GUEST_ROOM, \
+      "SELECT " CI_SQL_ROOM_COLS ", r.guest_addr_hash FROM rooms r " \
+      "LEFT JOIN users o ON o.id = r.owner_id WHERE r.owner_id = %lld " \
+      "AND r.origin = 'guest' AND r.visitor_name = %s " \
+      "AND r.is_deleted = 0", NULL) \
+    X(GUEST_ROOM_CREATE, \
+      "INSERT INTO rooms (uuid, kind, origin, owner_id, visitor_name, " \
+      "visitor_token_hash, guest_addr_hash, created_at, updated_at) " \
+      "VALUES (%s, 'visitor', 'guest', %lld, %s, %s, %s, %lld, %lld)", \
+      NULL) \
+    X(GUEST_PSEUDOS, \
+      "SELECT r.visitor_name FROM rooms r WHERE r.owner_id = %lld " \
+      "AND r.origin = 'guest' AND r.is_deleted = 0 " \
+      "ORDER BY r.updated_at DESC, r.id DESC LIMIT %d", NULL) \
+    X(DIRECT_ROOM, \
+      "SELECT " CI_SQL_ROOM_COLS " FROM rooms r " \
+      "LEFT JOIN users o ON o.id = r.owner_id " \
+      "WHERE r.kind = 'direct' AND r.name = %s", NULL) \
+    X(DIRECT_ROOM_CREATE, \
+      "INSERT INTO rooms (uuid, kind, origin, owner_id, name, created_at, " \
+      "updated_at) VALUES (%s, 'direct', 'direct', %lld, %s, %lld, %lld)", \
+      NULL) \
+    X(MEMBER_ADD, \
+      "INSERT INTO room_members (room_id, user_id, joined_at) " \
+      "VALUES (%lld, %lld, %lld) ON CONFLICT DO NOTHING", NULL) \
+    X(MSGS_WITH_SENDER, \
+      "SELECT m.id, m.uuid, m.sender_type, m.sender_id, m.sender_name, " \
+      "m.content, m.created_at FROM messages m WHERE m.room_id = %lld " \
+      "AND m.is_deleted = 0 ORDER BY m.created_at, m.id LIMIT %d", NULL) \
+    X(DIRECT_PARTNERS, \
+      "SELECT u.id, u.uuid, u.full_name, r.uuid, r.updated_at, " \
+      "m.content, m.sender_id, m.created_at FROM room_members me " \
+      "JOIN rooms r ON r.id = me.room_id AND r.kind = 'direct' " \
+      "JOIN room_members them ON them.room_id = r.id " \
+      "AND them.user_id <> me.user_id " \
+      "JOIN users u ON u.id = them.user_id " \
+      "LEFT JOIN messages m ON m.id = r.last_message_id " \
+      "WHERE me.user_id = %lld ORDER BY r.updated_at DESC, r.id DESC " \
+      "LIMIT %d", NULL)
 
 typedef enum {
 #define CI_SQL_ENUM(name, sql, pgsql) CI_STMT_##name,

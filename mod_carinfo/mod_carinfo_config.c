@@ -29,6 +29,8 @@ void *ci_config_create_dir(apr_pool_t *p, char *dir)
     c->list_max = -1;
     c->start_addr.limit = -1;
     c->start_owner.limit = -1;
+    c->guest_addr.limit = -1;
+    c->guest_owner.limit = -1;
     return c;
 }
 
@@ -49,6 +51,8 @@ void *ci_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->login_addr = MERGE_LIMIT(login_addr);
     c->start_addr = MERGE_LIMIT(start_addr);
     c->start_owner = MERGE_LIMIT(start_owner);
+    c->guest_addr = MERGE_LIMIT(guest_addr);
+    c->guest_owner = MERGE_LIMIT(guest_owner);
     c->ws_base = MERGE(ws_base, NULL);
     c->relay_socket = MERGE(relay_socket, NULL);
     c->web_root = MERGE(web_root, NULL);
@@ -183,6 +187,16 @@ ci_limit_t ci_config_start_owner(const ci_dir_conf_t *c)
 int ci_config_list_max(const ci_dir_conf_t *c)
 {
     return c->list_max > 0 ? c->list_max : CI_DEFAULT_LIST_MAX;
+}
+
+ci_limit_t ci_config_guest_addr(const ci_dir_conf_t *c)
+{
+    return limit_or(c->guest_addr, 30, 60);
+}
+
+ci_limit_t ci_config_guest_owner(const ci_dir_conf_t *c)
+{
+    return limit_or(c->guest_owner, 300, 60);
 }
 
 /* Parses a whole number in [lo, hi]; NULL or the directive's error. */
@@ -392,6 +406,15 @@ const command_rec ci_config_cmds[] = {
                   RSRC_CONF | ACCESS_CONF,
                   "chat rooms visitors may start with one owner: N SECONDS "
                   "(default 200 3600)"),
+    AP_INIT_TAKE2(CI_DIR_GUEST_ADDR, set_limit,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, guest_addr),
+                  RSRC_CONF | ACCESS_CONF,
+                  "guest messages (POST /api/chat/send/ without login) per "
+                  "client address: N SECONDS (default 30 60)"),
+    AP_INIT_TAKE2(CI_DIR_GUEST_OWNER, set_limit,
+                  (void *)APR_OFFSETOF(ci_dir_conf_t, guest_owner),
+                  RSRC_CONF | ACCESS_CONF,
+                  "guest messages to one owner: N SECONDS (default 300 60)"),
     AP_INIT_TAKE1(CI_DIR_WS_BASE, set_ws_base, NULL, RSRC_CONF | ACCESS_CONF,
                   "base of the ws_path handed to clients: a path or a "
                   "ws(s):// URL (default <mount>/ws)"),

@@ -22,6 +22,8 @@
 #define CI_DIR_WS_BASE    "CarInfoWebSocketBase"
 #define CI_DIR_RELAY_SOCK "CarInfoRelaySocket"
 #define CI_DIR_WEB_ROOT   "CarInfoWebRoot"
+#define CI_DIR_GUEST_ADDR "CarInfoGuestMessageLimitPerAddress"
+#define CI_DIR_GUEST_OWNER "CarInfoGuestMessageLimitPerOwner"
 #define CI_DIR_OPENAPI    "CarInfoOpenAPIFile"
 
 #define CI_DEFAULT_MAX_BODY (1024 * 1024)
@@ -49,6 +51,8 @@ typedef struct ci_dir_conf_t {
     int list_max;                   /* -1 = unset */
     ci_limit_t start_addr;          /* chat rooms started per address */
     ci_limit_t start_owner;         /* chat rooms started per owner */
+    ci_limit_t guest_addr;          /* guest messages per address */
+    ci_limit_t guest_owner;         /* guest messages per owner */
     const char *ws_base;            /* NULL = unset: <mount>/ws */
     const char *relay_socket;       /* NULL = unset: no datagram */
     const char *web_root;           /* NULL = unset: the installed web/ */
@@ -79,5 +83,7 @@ ci_limit_t ci_config_login_addr(const ci_dir_conf_t *c);
 int ci_config_list_max(const ci_dir_conf_t *c);
 ci_limit_t ci_config_start_addr(const ci_dir_conf_t *c);
 ci_limit_t ci_config_start_owner(const ci_dir_conf_t *c);
+ci_limit_t ci_config_guest_addr(const ci_dir_conf_t *c);
+ci_limit_t ci_config_guest_owner(const ci_dir_conf_t *c);
 
 #endif /* mod_carinfo_config_h */

@@ -12,6 +12,7 @@
 #include "face_accounts.h"
 #include "face_chat.h"
 #include "face_core.h"
+#include "face_qrconnect.h"
 #include "face_web.h"
 
 APLOG_USE_MODULE(carinfo);
@@ -61,6 +62,25 @@ static const ci_route_t routes[] = {
           "A room's messages, oldest first (owner token or ?visitor=)"),
     ROUTE("POST", "/api/chat/rooms/{room_id:uuid}/messages/", ci_chat_h_send,
           CI_ACCESS_PUBLIC, "Send a message over REST (owner or visitor)"),
+    /* QRConnect (spec 000): both spellings the document uses */
+    ROUTE("POST", "/api/auth/scan-qr/", ci_qr_scan, CI_ACCESS_PUBLIC,
+          "Scan a QR token: link it (logged in), or find its owner"),
+#define QR_ROUTES(pre) \
+    ROUTE("POST", pre "/send/", ci_qr_send, CI_ACCESS_PUBLIC, \
+          "Send a message: as a guest with a pseudo, or logged in"), \
+    ROUTE("GET",  pre "/discussion-anonyme/", ci_qr_guest_discussion, \
+          CI_ACCESS_USER, "The caller's conversation with a guest pseudo"), \
+    ROUTE("GET",  pre "/conversations-anonymes/", ci_qr_guest_pseudos, \
+          CI_ACCESS_USER, "The pseudos of the guests who wrote"), \
+    ROUTE("POST", pre "/conversations-anonymes/block/", ci_qr_block_pseudo, \
+          CI_ACCESS_USER, "Block a guest pseudo"), \
+    ROUTE("GET",  pre "/discussion/{user_id:str}/", ci_qr_discussion, \
+          CI_ACCESS_USER, "The caller's discussion with another user"), \
+    ROUTE("GET",  pre "/conversations/", ci_qr_conversations, \
+          CI_ACCESS_USER, "The users the caller has discussions with")
+    QR_ROUTES("/api/chat"),
+    QR_ROUTES("/api/auth/chat"),
+#undef QR_ROUTES
     /* Web pages and the API reference */
     ROUTE("GET",  "/inbox/", ci_web_inbox, CI_ACCESS_PUBLIC,
           "The owner's web inbox (HTML)"),
