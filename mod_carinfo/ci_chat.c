@@ -13,6 +13,17 @@
 
 #define TOKEN_BYTES 32
 
+const char *ci_chat_text_problem(const char *text)
+{
+    if (ci_is_blank(text)) {
+        return "This field may not be blank.";
+    }
+    if (ci_utf8_len(text) > CI_CHAT_MAX_MESSAGE) {
+        return "Ensure this field has no more than 4000 characters.";
+    }
+    return NULL;
+}
+
 const char *ci_chat_token_hash(apr_pool_t *p, const char *token)
 {
     static const char hexd[] = "0123456789abcdef";
@@ -516,7 +527,8 @@ int ci_chat_notify_parse(const char *payload, apr_int64_t *room_id,
     const char *colon = strchr(payload, ':');
     char room[24];
 
-    if (!colon || colon == payload || (size_t)(colon - payload) >= sizeof(room)) {
+    if (!colon || colon == payload
+        || (size_t)(colon - payload) >= sizeof(room)) {
         return -1;
     }
     memcpy(room, payload, (size_t)(colon - payload));

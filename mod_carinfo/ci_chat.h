@@ -63,6 +63,10 @@ typedef enum {
     CI_CHAT_OWNER
 } ci_chat_role_t;
 
+/* NULL when `text` may be sent as a message, else the DRF sentence that
+ * says why (blank, or more than CI_CHAT_MAX_MESSAGE characters). */
+const char *ci_chat_text_problem(const char *text);
+
 /* A new visitor token (hex) and its stored hash, from `p`; NULL token if
  * the CSPRNG failed. */
 const char *ci_chat_new_token(apr_pool_t *p, const char **hash);

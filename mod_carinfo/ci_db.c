@@ -15,7 +15,7 @@ struct ci_db_t {
     ci_dialect_t dialect;
     int owned;                      /* opened by ci_db_open */
     apr_dbd_transaction_t *txn;     /* open transaction, or NULL */
-    int txn_retryable;              /* a statement in txn failed, not constraint */
+    int txn_retryable;              /* a txn statement failed, retry it all */
     apr_status_t txn_error;         /* first statement failure in the txn */
     apr_dbd_prepared_t *stmt[CI_STMT__COUNT];
     unsigned gen[CI_STMT__COUNT];   /* bumped at each re-prepare */

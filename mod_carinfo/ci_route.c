@@ -5,7 +5,9 @@
 #include "ci_route.h"
 #include "ci_util.h"
 
-typedef enum { SEG_END, SEG_LIT, SEG_UUID, SEG_INT, SEG_STR, SEG_BAD } seg_kind_t;
+typedef enum {
+    SEG_END, SEG_LIT, SEG_UUID, SEG_INT, SEG_STR, SEG_BAD
+} seg_kind_t;
 
 /* Next path segment of `s` (skipping repeated slashes); sets *len. */
 static const char *next_seg(const char *s, apr_size_t *len)

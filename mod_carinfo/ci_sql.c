@@ -23,8 +23,10 @@ const char *ci_sql_text(ci_stmt_id_t id, ci_dialect_t dialect)
 {
     const char *pg = stmts[id].sql[CI_DIALECT_PGSQL];
 
-    return (dialect == CI_DIALECT_PGSQL && pg) ? pg
-                                              : stmts[id].sql[CI_DIALECT_SQLITE];
+    if (dialect == CI_DIALECT_PGSQL && pg) {
+        return pg;
+    }
+    return stmts[id].sql[CI_DIALECT_SQLITE];
 }
 
 int ci_sql_nargs(ci_stmt_id_t id)

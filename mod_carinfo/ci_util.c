@@ -160,7 +160,8 @@ int ci_utf8_valid(const char *buf, apr_size_t len)
             }
             cp = (cp << 6) | (s[i] & 0x3f);
         }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff))
+        if ((n == 2 && cp < 0x800)
+            || (n == 3 && (cp < 0x10000 || cp > 0x10ffff))
             || (cp >= 0xd800 && cp <= 0xdfff)) {
             return 0;
         }
@@ -179,6 +180,15 @@ apr_size_t ci_utf8_len(const char *s)
         }
     }
     return n;
+}
+
+int ci_is_blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'
+           || *s == '\f' || *s == '\v') {
+        s++;
+    }
+    return *s == '\0';
 }
 
 int ci_ct_equal(const void *a, const void *b, apr_size_t len)

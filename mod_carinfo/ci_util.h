@@ -37,6 +37,9 @@ int ci_utf8_valid(const char *buf, apr_size_t len);
 /* Number of code points of a well-formed UTF-8 string. */
 apr_size_t ci_utf8_len(const char *s);
 
+/* Whether `s` is empty or only white space. */
+int ci_is_blank(const char *s);
+
 /* Constant-time comparison of two equal-length buffers; 1 when equal. */
 int ci_ct_equal(const void *a, const void *b, apr_size_t len);
 

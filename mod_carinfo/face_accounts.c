@@ -62,32 +62,6 @@ static const ci_field_t refresh_fields[] = {
     { "refresh", CI_FIELD_RAW, CI_FIELD_REQUIRED, 4096 },
 };
 
-/* Parses and validates the body; on failure the 400 was sent. */
-static int read_fields(ci_req_t *req, const ci_field_t *fields, int n,
-                       ci_value_t *vals, int logno)
-{
-    ci_problem_t *pr = ci_problem_invalid(req->r->pool, logno);
-    json_t *body;
-
-    if (!ci_http_json_body(req, &body)) {
-        return 0;
-    }
-    if (!ci_validate(req->r->pool, body, fields, n, vals, pr)) {
-        ci_http_problem(req, pr);
-        return 0;
-    }
-    return 1;
-}
-
-static int field_error(ci_req_t *req, int logno, const char *field,
-                       const char *msg)
-{
-    ci_problem_t *pr = ci_problem_invalid(req->r->pool, logno);
-
-    return ci_http_problem(req, ci_problem_field(req->r->pool, pr, field,
-                                                 msg));
-}
-
 static json_t *pair_json(apr_pool_t *p, const ci_token_pair_t *pair)
 {
     return ci_json_own(p, json_pack("{s:s, s:s}", "refresh", pair->refresh,
@@ -154,7 +128,7 @@ int ci_acc_register(ci_req_t *req)
     ci_user_t *u = NULL, *other = NULL;
     apr_status_t rv;
 
-    if (!read_fields(req, register_fields, NFIELDS(register_fields), v,
+    if (!ci_http_read_fields(req, register_fields, NFIELDS(register_fields), v,
                      10060) || !ci_auth_policy(req, &pol)) {
         return OK;
     }
@@ -170,14 +144,15 @@ int ci_acc_register(ci_req_t *req)
         return ci_http_db_fail(req, rv, 10062);
     }
     if (!u || strcmp(u->uuid, v[R_USER_ID].str)) {
-        return field_error(req, 10063, "user_id", "No QR sticker with this "
-                           "id exists.");
+        return ci_http_field_error(req, 10063, "user_id",
+                                   "No QR sticker with this id exists.");
     }
     if (u->is_registered) {
-        return field_error(req, 10064, "user_id", MSG_REGISTERED);
+        return ci_http_field_error(req, 10064, "user_id", MSG_REGISTERED);
     }
     if (other) {
-        return field_error(req, 10065, "phone_number", MSG_PHONE_TAKEN);
+        return ci_http_field_error(req, 10065, "phone_number",
+                                   MSG_PHONE_TAKEN);
     }
     memset(&c, 0, sizeof(c));
     c.v = v;
@@ -191,14 +166,15 @@ int ci_acc_register(ci_req_t *req)
     rv = ci_db_txn(req->db, p, register_txn, &c);
     if (rv == CI_DB_ECONSTRAINT) {
         int email = strstr(ci_db_error(req->db), "email") != NULL;
-        return field_error(req, 10067, email ? "email" : "phone_number",
-                           email ? MSG_EMAIL_TAKEN : MSG_PHONE_TAKEN);
+        return ci_http_field_error(req, 10067,
+                                   email ? "email" : "phone_number",
+                                   email ? MSG_EMAIL_TAKEN : MSG_PHONE_TAKEN);
     }
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10068);
     }
     if (!c.won) {                       /* a concurrent registration won */
-        return field_error(req, 10069, "user_id", MSG_REGISTERED);
+        return ci_http_field_error(req, 10069, "user_id", MSG_REGISTERED);
     }
     rv = ci_user_find(req->db, p, CI_USER_BY_UUID, v[R_USER_ID].str, &u);
     if (rv != APR_SUCCESS || !u) {
@@ -210,31 +186,16 @@ int ci_acc_register(ci_req_t *req)
 /* Counts a login attempt against the phone and the client address. */
 static int login_allowed(ci_req_t *req, const char *phone_key)
 {
-    apr_pool_t *p = req->r->pool;
-    ci_limit_t lp = ci_config_login_phone(req->conf);
-    ci_limit_t la = ci_config_login_addr(req->conf);
-    apr_int64_t now = now_sec(), wait_a = 0, wait_p = 0;
-    int ok_a = 1, ok_p = 1;
-    apr_status_t rv;
+    ci_http_limit_t l[2];
 
-    rv = ci_ratelimit_hit(req->db, p, apr_pstrcat(p, "login:addr:",
-                          req->r->useragent_ip, NULL), la.limit, la.window,
-                          now, &ok_a, &wait_a);
-    if (rv == APR_SUCCESS) {
-        rv = ci_ratelimit_hit(req->db, p, phone_key, lp.limit, lp.window,
-                              now, &ok_p, &wait_p);
-    }
-    if (rv != APR_SUCCESS) {
-        ci_http_db_fail(req, rv, 10071);
-        return 0;
-    }
-    if (!ok_a || !ok_p) {
-        ci_http_throttled(req, 10072, wait_a > wait_p ? wait_a : wait_p,
-                          !ok_a ? "login attempts per address"
-                                : "login attempts per phone");
-        return 0;
-    }
-    return 1;
+    l[0].bucket = apr_pstrcat(req->r->pool, "login:addr:",
+                              req->r->useragent_ip, NULL);
+    l[0].limit = ci_config_login_addr(req->conf);
+    l[0].what = "login attempts per address";
+    l[1].bucket = phone_key;
+    l[1].limit = ci_config_login_phone(req->conf);
+    l[1].what = "login attempts per phone";
+    return ci_http_limits(req, l, 2, 10071, 10072);
 }
 
 int ci_acc_login(ci_req_t *req)
@@ -248,7 +209,8 @@ int ci_acc_login(ci_req_t *req)
     int rehash = 0, ok;
     apr_status_t rv;
 
-    if (!read_fields(req, login_fields, NFIELDS(login_fields), v, 10073)
+    if (!ci_http_read_fields(req, login_fields, NFIELDS(login_fields), v,
+                             10073)
         || !ci_auth_policy(req, &pol)) {
         return OK;
     }
@@ -309,7 +271,8 @@ int ci_acc_refresh(ci_req_t *req)
     ci_problem_t *pr;
     apr_status_t rv;
 
-    if (!read_fields(req, refresh_fields, NFIELDS(refresh_fields), v, 10078)
+    if (!ci_http_read_fields(req, refresh_fields, NFIELDS(refresh_fields), v,
+                             10078)
         || !ci_auth_policy(req, &pol)) {
         return OK;
     }
@@ -348,7 +311,8 @@ int ci_acc_logout(ci_req_t *req)
     ci_problem_t *pr;
     apr_status_t rv;
 
-    if (!read_fields(req, refresh_fields, NFIELDS(refresh_fields), v, 10134)
+    if (!ci_http_read_fields(req, refresh_fields, NFIELDS(refresh_fields), v,
+                             10134)
         || !ci_auth_policy(req, &pol)) {
         return OK;
     }
@@ -386,7 +350,7 @@ int ci_acc_profile_update(ci_req_t *req)
     ci_user_t *u = NULL;
     apr_status_t rv;
 
-    if (!read_fields(req, profile_fields, NFIELDS(profile_fields), v,
+    if (!ci_http_read_fields(req, profile_fields, NFIELDS(profile_fields), v,
                      10082)) {
         return OK;
     }
@@ -400,7 +364,7 @@ int ci_acc_profile_update(ci_req_t *req)
             ci_db_i64(p, ci_now_usec()), ci_db_i64(p, req->user->id)), NULL);
 #undef KEEP
     if (rv == CI_DB_ECONSTRAINT) {
-        return field_error(req, 10083, "email", MSG_EMAIL_TAKEN);
+        return ci_http_field_error(req, 10083, "email", MSG_EMAIL_TAKEN);
     }
     if (rv == APR_SUCCESS) {
         rv = ci_user_find(req->db, p, CI_USER_BY_UUID, req->user->uuid, &u);
@@ -423,10 +387,10 @@ static int page_arg(ci_req_t *req, const char *name, apr_int64_t max,
     }
     if (ci_parse_int64(s, out) || *out < 0 || *out > max
         || (*out == 0 && !strcmp(name, "limit"))) {
-        field_error(req, 10085, name, apr_psprintf(req->r->pool,
-                    "Ensure this value is a whole number from %d to %"
-                    APR_INT64_T_FMT ".", strcmp(name, "limit") ? 0 : 1,
-                    max));
+        ci_http_field_error(req, 10085, name, apr_psprintf(req->r->pool,
+                            "Ensure this value is a whole number from %d to "
+                            "%" APR_INT64_T_FMT ".",
+                            strcmp(name, "limit") ? 0 : 1, max));
         return 0;
     }
     return 1;

@@ -2,7 +2,6 @@
  * access token, the visitor with ?visitor=<token>; a room that the
  * credentials do not open answers 404, whether or not it exists. */
 #include <httpd.h>
-#include <apr_lib.h>
 #include <apr_strings.h>
 #include <http_log.h>
 #include <http_protocol.h>
@@ -33,41 +32,6 @@ static const ci_field_t room_fields[] = {
     { "is_active", CI_FIELD_BOOL, CI_FIELD_REQUIRED, 0 },
 };
 
-static int read_body(ci_req_t *req, const ci_field_t *f, int n,
-                     ci_value_t *v, int logno)
-{
-    ci_problem_t *pr = ci_problem_invalid(req->r->pool, logno);
-    json_t *body;
-
-    if (!ci_http_json_body(req, &body)) {
-        return 0;
-    }
-    if (!ci_validate(req->r->pool, body, f, n, v, pr)) {
-        ci_http_problem(req, pr);
-        return 0;
-    }
-    return 1;
-}
-
-/* Counts one room start against `bucket`; 0 when refused (429 sent). */
-static int start_allowed(ci_req_t *req, const char *bucket, ci_limit_t l)
-{
-    apr_int64_t wait = 0;
-    int ok = 1;
-    apr_status_t rv;
-
-    rv = ci_ratelimit_hit(req->db, req->r->pool, bucket, l.limit, l.window,
-                          apr_time_sec(apr_time_now()), &ok, &wait);
-    if (rv != APR_SUCCESS) {
-        ci_http_db_fail(req, rv, 10100);
-        return 0;
-    }
-    if (!ok) {
-        ci_http_throttled(req, 10101, wait, bucket);
-    }
-    return ok;
-}
-
 /* <ws base>/chat/<room>/ where the base is CarInfoWebSocketBase or
  * <mount>/ws, so a deployment under /back hands out a path that works. */
 static const char *ws_path(ci_req_t *req, const char *room)
@@ -83,12 +47,14 @@ int ci_chat_h_start(ci_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     ci_value_t v[NFIELDS(start_fields)];
+    ci_http_limit_t limits[2];
     const char *room = NULL, *token = NULL;
     ci_user_t *owner = NULL;
     apr_status_t rv;
     json_t *j;
 
-    if (!read_body(req, start_fields, NFIELDS(start_fields), v, 10102)) {
+    if (!ci_http_read_fields(req, start_fields, NFIELDS(start_fields), v,
+                             10102)) {
         return OK;
     }
     if (!ci_req_db(req)) {
@@ -105,12 +71,14 @@ int ci_chat_h_start(ci_req_t *req)
     if (!owner || !owner->is_registered) {
         return ci_http_fail(req, HTTP_NOT_FOUND, 10105, "Not found.");
     }
-    if (!start_allowed(req, apr_pstrcat(p, "chat:addr:",
-                                        req->r->useragent_ip, NULL),
-                       ci_config_start_addr(req->conf))
-        || !start_allowed(req, apr_pstrcat(p, "chat:owner:", owner->uuid,
-                                           NULL),
-                          ci_config_start_owner(req->conf))) {
+    limits[0].bucket = apr_pstrcat(p, "chat:addr:", req->r->useragent_ip,
+                                   NULL);
+    limits[0].limit = ci_config_start_addr(req->conf);
+    limits[0].what = "chat rooms started per address";
+    limits[1].bucket = apr_pstrcat(p, "chat:owner:", owner->uuid, NULL);
+    limits[1].limit = ci_config_start_owner(req->conf);
+    limits[1].what = "chat rooms started per owner";
+    if (!ci_http_limits(req, limits, 2, 10100, 10101)) {
         return OK;
     }
     rv = ci_chat_start(req->db, p, owner->id,
@@ -244,7 +212,8 @@ int ci_chat_h_room_update(ci_req_t *req)
     ci_chat_role_t role;
 
     if (!open_room(req, &room, &role, 1)
-        || !read_body(req, room_fields, NFIELDS(room_fields), v, 10113)) {
+        || !ci_http_read_fields(req, room_fields, NFIELDS(room_fields), v,
+                                10113)) {
         return OK;
     }
     return set_state(req, room, v[0].flag ? "1" : "0", NULL);
@@ -332,12 +301,20 @@ int ci_chat_h_messages(ci_req_t *req)
     return ci_http_send_json(req, HTTP_OK, list);
 }
 
-static int is_blank(const char *s)
+void ci_chat_h_announce(ci_req_t *req, const ci_message_t *msg)
 {
-    while (apr_isspace(*s)) {
-        s++;
+    apr_status_t rv;
+
+    if (!req->conf->relay_socket) {
+        return;                 /* PostgreSQL's NOTIFY may still carry it */
     }
-    return *s == '\0';
+    rv = ci_chat_notify_dgram(req->conf->relay_socket, msg->room_id,
+                              msg->id);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, req->r,
+                      "CI10123: relay notification to %s not sent",
+                      req->conf->relay_socket);
+    }
 }
 
 int ci_chat_h_send(ci_req_t *req)
@@ -351,21 +328,15 @@ int ci_chat_h_send(ci_req_t *req)
     apr_status_t rv;
 
     if (!open_room(req, &room, &role, 0)
-        || !read_body(req, send_fields, NFIELDS(send_fields), v, 10118)) {
+        || !ci_http_read_fields(req, send_fields, NFIELDS(send_fields), v,
+                                10118)) {
         return OK;
     }
     text = v[0].present ? v[0].str : v[1].present ? v[1].str : NULL;
-    if (!text || is_blank(text)) {
-        return ci_http_problem(req, ci_problem_field(p,
-                               ci_problem_invalid(p, 10119), "message",
-                               text ? "This field may not be blank."
-                                    : "This field is required."));
-    }
-    if (ci_utf8_len(text) > CI_CHAT_MAX_MESSAGE) {
-        return ci_http_problem(req, ci_problem_field(p,
-                               ci_problem_invalid(p, 10120), "message",
-                               "Ensure this field has no more than 4000 "
-                               "characters."));
+    if (!text || ci_chat_text_problem(text)) {
+        return ci_http_field_error(req, 10119, "message", text
+                                   ? ci_chat_text_problem(text)
+                                   : "This field is required.");
     }
     if (role == CI_CHAT_VISITOR && !room->is_active) {
         return ci_http_fail(req, HTTP_FORBIDDEN, 10121,
@@ -380,14 +351,7 @@ int ci_chat_h_send(ci_req_t *req)
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10122);
     }
-    if (req->conf->relay_socket) {
-        rv = ci_chat_notify_dgram(req->conf->relay_socket, room->id, msg->id);
-        if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, req->r,
-                          "CI10123: relay notification to %s not sent",
-                          req->conf->relay_socket);
-        }
-    }
+    ci_chat_h_announce(req, msg);
     return ci_http_send_json(req, HTTP_CREATED,
                              ci_chat_message_json(p, msg, "content"));
 }

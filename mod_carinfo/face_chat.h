@@ -3,6 +3,7 @@
 #define mod_carinfo_face_chat_h
 
 #include "mod_carinfo_http.h"
+#include "ci_chat.h"
 
 int ci_chat_h_start(ci_req_t *req);         /* POST /api/chat/start/ */
 int ci_chat_h_rooms(ci_req_t *req);         /* GET /api/chat/rooms/ */
@@ -11,5 +12,9 @@ int ci_chat_h_room_update(ci_req_t *req);   /* PATCH /api/chat/rooms/<id>/ */
 int ci_chat_h_block(ci_req_t *req);         /* POST .../rooms/<id>/block/ */
 int ci_chat_h_messages(ci_req_t *req);      /* GET .../rooms/<id>/messages/ */
 int ci_chat_h_send(ci_req_t *req);          /* POST .../rooms/<id>/messages/ */
+
+/* Tells the relay (CarInfoRelaySocket) about a committed message, so the
+ * room's sockets get it at once. Best effort: logged at debug. */
+void ci_chat_h_announce(ci_req_t *req, const ci_message_t *msg);
 
 #endif /* mod_carinfo_face_chat_h */

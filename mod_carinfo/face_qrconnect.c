@@ -10,12 +10,12 @@
  * refused, so a guessed pseudo opens nothing.
  */
 #include <httpd.h>
-#include <apr_lib.h>
 #include <apr_strings.h>
 #include <http_log.h>
 #include <http_protocol.h>
 
 #include "face_qrconnect.h"
+#include "face_chat.h"
 #include "mod_carinfo_auth.h"
 #include "ci_chat.h"
 #include "ci_json.h"
@@ -55,16 +55,16 @@ static int optional_user(ci_req_t *req)
     return ci_auth_require_user(req);
 }
 
+/* ci_http_read_fields, but a numeric "receiver" (000 sends 4) is taken
+ * as its decimal string, like "4" or a uuid. */
 static int read_body(ci_req_t *req, const ci_field_t *f, int n,
                      ci_value_t *v, int logno)
 {
-    ci_problem_t *pr = ci_problem_invalid(req->r->pool, logno);
     json_t *body;
 
     if (!ci_http_json_body(req, &body)) {
         return 0;
     }
-    /* 000 sends "receiver": 4 (a number) as well as "4" or a uuid. */
     if (json_is_object(body)
         && json_is_integer(json_object_get(body, "receiver"))) {
         json_object_set_new(body, "receiver", json_string(apr_psprintf(
@@ -72,19 +72,7 @@ static int read_body(ci_req_t *req, const ci_field_t *f, int n,
             (apr_int64_t)json_integer_value(json_object_get(body,
                                                             "receiver")))));
     }
-    if (!ci_validate(req->r->pool, body, f, n, v, pr)) {
-        ci_http_problem(req, pr);
-        return 0;
-    }
-    return 1;
-}
-
-static int field_error(ci_req_t *req, int logno, const char *field,
-                       const char *msg)
-{
-    return ci_http_problem(req, ci_problem_field(req->r->pool,
-                           ci_problem_invalid(req->r->pool, logno), field,
-                           msg));
+    return ci_http_check_fields(req, body, f, n, v, logno);
 }
 
 static int need_db(ci_req_t *req, int logno)
@@ -144,7 +132,7 @@ int ci_qr_scan(ci_req_t *req)
     json_t *j;
     int won = 0;
 
-    if (!optional_user(req) || !read_body(req, scan_fields,
+    if (!optional_user(req) || !ci_http_read_fields(req, scan_fields,
                                           NFIELDS(scan_fields), v, 10140)
         || !need_db(req, 10141)) {
         return OK;
@@ -185,32 +173,17 @@ int ci_qr_scan(ci_req_t *req)
 /* Counts a guest message; 0 when throttled (429 sent). */
 static int guest_allowed(ci_req_t *req, const ci_user_t *owner)
 {
-    apr_pool_t *p = req->r->pool;
-    ci_limit_t la = ci_config_guest_addr(req->conf);
-    ci_limit_t lo = ci_config_guest_owner(req->conf);
-    apr_int64_t now = apr_time_sec(apr_time_now()), wa = 0, wo = 0;
-    int oka = 1, oko = 1;
-    apr_status_t rv;
+    ci_http_limit_t l[2];
 
-    rv = ci_ratelimit_hit(req->db, p, apr_pstrcat(p, "guest:addr:",
-                          req->r->useragent_ip, NULL), la.limit, la.window,
-                          now, &oka, &wa);
-    if (rv == APR_SUCCESS) {
-        rv = ci_ratelimit_hit(req->db, p, apr_pstrcat(p, "guest:owner:",
-                              owner->uuid, NULL), lo.limit, lo.window, now,
-                              &oko, &wo);
-    }
-    if (rv != APR_SUCCESS) {
-        ci_http_db_fail(req, rv, 10145);
-        return 0;
-    }
-    if (!oka || !oko) {
-        ci_http_throttled(req, 10146, wa > wo ? wa : wo,
-                          !oka ? "guest messages per address"
-                               : "guest messages per owner");
-        return 0;
-    }
-    return 1;
+    l[0].bucket = apr_pstrcat(req->r->pool, "guest:addr:",
+                              req->r->useragent_ip, NULL);
+    l[0].limit = ci_config_guest_addr(req->conf);
+    l[0].what = "guest messages per address";
+    l[1].bucket = apr_pstrcat(req->r->pool, "guest:owner:", owner->uuid,
+                              NULL);
+    l[1].limit = ci_config_guest_owner(req->conf);
+    l[1].what = "guest messages per owner";
+    return ci_http_limits(req, l, 2, 10145, 10146);
 }
 
 /* Commits and announces a message; sends the 201. */
@@ -229,12 +202,7 @@ static int post_and_answer(ci_req_t *req, ci_room_t *room,
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10147);
     }
-    if (req->conf->relay_socket
-        && ci_chat_notify_dgram(req->conf->relay_socket, room->id, msg->id)
-           != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, req->r,
-                      "CI10148: relay notification not sent");
-    }
+    ci_chat_h_announce(req, msg);
     j = ci_json_own(p, json_object());
     json_object_set_new(j, "detail", json_string(MSG_SENT));
     json_object_set(j, "message", ci_chat_message_json(p, msg, "content"));
@@ -301,14 +269,6 @@ static int send_as_guest(ci_req_t *req, const ci_user_t *owner,
                            new_token);
 }
 
-static int is_blank(const char *s)
-{
-    while (apr_isspace(*s)) {
-        s++;
-    }
-    return *s == '\0';
-}
-
 int ci_qr_send(ci_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -324,13 +284,9 @@ int ci_qr_send(ci_req_t *req)
         || !need_db(req, 10154)) {
         return OK;
     }
-    if (is_blank(v[S_CONTENT].str)) {
-        return field_error(req, 10155, "content",
-                           "This field may not be blank.");
-    }
-    if (ci_utf8_len(v[S_CONTENT].str) > CI_CHAT_MAX_MESSAGE) {
-        return field_error(req, 10156, "content", "Ensure this field has no "
-                           "more than 4000 characters.");
+    if (ci_chat_text_problem(v[S_CONTENT].str)) {
+        return ci_http_field_error(req, 10155, "content",
+                                   ci_chat_text_problem(v[S_CONTENT].str));
     }
     /* An owner answering a guest: {"pseudo", "content"}. */
     if (req->user && v[S_PSEUDO].present) {
@@ -340,38 +296,41 @@ int ci_qr_send(ci_req_t *req)
             return ci_http_db_fail(req, rv, 10157);
         }
         if (!room) {
-            return field_error(req, 10158, "pseudo", "Aucune conversation "
-                               "avec ce pseudo.");
+            return ci_http_field_error(req, 10158, "pseudo",
+                                       "Aucune conversation avec ce "
+                                       "pseudo.");
         }
         return post_and_answer(req, room, "owner", req->user->id,
                                req->user->full_name, v[S_CONTENT].str, NULL);
     }
     if (!v[S_RECEIVER].present) {
-        return field_error(req, 10159, "receiver", "This field is required.");
+        return ci_http_field_error(req, 10159, "receiver",
+                                   "This field is required.");
     }
     rv = find_user_ref(req, v[S_RECEIVER].str, &to);
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10160);
     }
     if (!to) {
-        return field_error(req, 10161, "receiver", apr_psprintf(p,
-                           "Invalid pk \"%s\" - object does not exist.",
-                           v[S_RECEIVER].str));
+        return ci_http_field_error(req, 10161, "receiver", apr_psprintf(p,
+                                   "Invalid pk \"%s\" - object does not "
+                                   "exist.", v[S_RECEIVER].str));
     }
     if (!req->user) {
         pseudo = v[S_SENDER_NAME].present ? v[S_SENDER_NAME].str : NULL;
         if (!pseudo || !*pseudo) {
-            return field_error(req, 10162, "sender_name", pseudo
-                               ? "This field may not be blank."
-                               : "This field is required.");
+            return ci_http_field_error(req, 10162, "sender_name", pseudo
+                                       ? "This field may not be blank."
+                                       : "This field is required.");
         }
         token = v[S_GUEST_TOKEN].present ? v[S_GUEST_TOKEN].str
               : apr_table_get(req->r->headers_in, "X-Guest-Token");
         return send_as_guest(req, to, pseudo, token, v[S_CONTENT].str);
     }
     if (to->id == req->user->id) {
-        return field_error(req, 10163, "receiver", "Vous ne pouvez pas vous "
-                           "écrire à vous-même.");
+        return ci_http_field_error(req, 10163, "receiver",
+                                   "Vous ne pouvez pas vous "
+                                   "écrire à vous-même.");
     }
     rv = ci_chat_direct_room(req->db, p, req->user->id, to->id, 1, &room);
     if (rv != APR_SUCCESS || !room) {
@@ -437,7 +396,8 @@ int ci_qr_guest_discussion(ci_req_t *req)
     apr_status_t rv;
 
     if (!pseudo || !*pseudo) {
-        return field_error(req, 10166, "pseudo", "This field is required.");
+        return ci_http_field_error(req, 10166, "pseudo",
+                                   "This field is required.");
     }
     rv = ci_chat_guest_room(req->db, req->r->pool, req->user->id, pseudo,
                             &room, &addr_hash);
@@ -477,7 +437,8 @@ int ci_qr_block_pseudo(ci_req_t *req)
     ci_room_t *room = NULL;
     apr_status_t rv;
 
-    if (!read_body(req, pseudo_fields, NFIELDS(pseudo_fields), v, 10169)) {
+    if (!ci_http_read_fields(req, pseudo_fields, NFIELDS(pseudo_fields), v,
+                             10169)) {
         return OK;
     }
     rv = ci_chat_guest_room(req->db, p, req->user->id, v[0].str, &room,
@@ -491,8 +452,8 @@ int ci_qr_block_pseudo(ci_req_t *req)
         return ci_http_db_fail(req, rv, 10170);
     }
     if (!room) {
-        return field_error(req, 10171, "pseudo", "Aucune conversation avec "
-                           "ce pseudo.");
+        return ci_http_field_error(req, 10171, "pseudo",
+                                   "Aucune conversation avec ce pseudo.");
     }
     return ci_http_send_json(req, HTTP_OK, ci_json_own(p, json_pack(
                              "{s:s, s:b}", "pseudo", v[0].str, "blocked", 1)));

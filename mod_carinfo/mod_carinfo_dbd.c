@@ -44,6 +44,8 @@ void ci_dbd_log_to_server(server_rec *s)
 {
     int level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
 
-    ci_log_set_sink(server_sink, s, level > CI_LOG_TRACE1 ? CI_LOG_TRACE1
-                                                          : (ci_log_level_t)level);
+    if (level > CI_LOG_TRACE1) {
+        level = CI_LOG_TRACE1;
+    }
+    ci_log_set_sink(server_sink, s, (ci_log_level_t)level);
 }

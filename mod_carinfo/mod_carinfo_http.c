@@ -8,6 +8,7 @@
 
 #include "mod_carinfo_http.h"
 #include "mod_carinfo_dbd.h"
+#include "ci_account.h"
 #include "ci_json.h"
 
 APLOG_USE_MODULE(carinfo);
@@ -218,6 +219,64 @@ const char *ci_http_query(ci_req_t *req, const char *name)
     }
     ap_args_to_table(req->r, &args);
     return args ? apr_table_get(args, name) : NULL;
+}
+
+int ci_http_check_fields(ci_req_t *req, const json_t *body,
+                         const ci_field_t *fields, int n, ci_value_t *vals,
+                         int logno)
+{
+    ci_problem_t *pr = ci_problem_invalid(req->r->pool, logno);
+
+    if (!ci_validate(req->r->pool, body, fields, n, vals, pr)) {
+        ci_http_problem(req, pr);
+        return 0;
+    }
+    return 1;
+}
+
+int ci_http_read_fields(ci_req_t *req, const ci_field_t *fields, int n,
+                        ci_value_t *vals, int logno)
+{
+    json_t *body;
+
+    return ci_http_json_body(req, &body)
+        && ci_http_check_fields(req, body, fields, n, vals, logno);
+}
+
+int ci_http_field_error(ci_req_t *req, int logno, const char *field,
+                        const char *msg)
+{
+    return ci_http_problem(req, ci_problem_field(req->r->pool,
+                           ci_problem_invalid(req->r->pool, logno), field,
+                           msg));
+}
+
+int ci_http_limits(ci_req_t *req, const ci_http_limit_t *limits, int n,
+                   int logno_db, int logno_429)
+{
+    apr_int64_t now = apr_time_sec(apr_time_now()), wait, worst = 0;
+    const char *what = NULL;
+    apr_status_t rv;
+    int i, ok;
+
+    for (i = 0; i < n; i++) {
+        rv = ci_ratelimit_hit(req->db, req->r->pool, limits[i].bucket,
+                              limits[i].limit.limit, limits[i].limit.window,
+                              now, &ok, &wait);
+        if (rv != APR_SUCCESS) {
+            ci_http_db_fail(req, rv, logno_db);
+            return 0;
+        }
+        if (!ok && wait >= worst) {
+            worst = wait;
+            what = limits[i].what;
+        }
+    }
+    if (what) {
+        ci_http_throttled(req, logno_429, worst, what);
+        return 0;
+    }
+    return 1;
 }
 
 ci_db_t *ci_req_db(ci_req_t *req)

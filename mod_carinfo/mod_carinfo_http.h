@@ -16,6 +16,7 @@
 #include "ci_error.h"
 #include "ci_route.h"
 #include "mod_carinfo_config.h"
+#include "ci_validate.h"
 
 typedef struct ci_req_t {
     request_rec *r;
@@ -67,6 +68,33 @@ int ci_http_throttled(ci_req_t *req, int logno, apr_int64_t retry_after,
 
 /* The decoded value of query argument `name`, or NULL. */
 const char *ci_http_query(ci_req_t *req, const char *name);
+
+/* Validates a parsed body against fields[0..n) (ci_validate). Returns 1
+ * with vals filled; otherwise the 400 was sent and 0 is returned. */
+int ci_http_check_fields(ci_req_t *req, const json_t *body,
+                         const ci_field_t *fields, int n, ci_value_t *vals,
+                         int logno);
+
+/* ci_http_json_body() then ci_http_check_fields(). */
+int ci_http_read_fields(ci_req_t *req, const ci_field_t *fields, int n,
+                        ci_value_t *vals, int logno);
+
+/* A 400 {"field": ["msg"]}. Returns OK. */
+int ci_http_field_error(ci_req_t *req, int logno, const char *field,
+                        const char *msg);
+
+/* One rate limit to count: a bucket, its limit, and words for the log. */
+typedef struct ci_http_limit_t {
+    const char *bucket;
+    ci_limit_t limit;
+    const char *what;
+} ci_http_limit_t;
+
+/* Counts one hit on every limit (shared by all processes through the
+ * store). Returns 1 when all allow it; otherwise a 429 with Retry-After
+ * (logno_429) or a store failure (logno_db) was sent and 0 is returned. */
+int ci_http_limits(ci_req_t *req, const ci_http_limit_t *limits, int n,
+                   int logno_db, int logno_429);
 
 /* The store connection of this request, or NULL when the database is
  * unavailable (mod_dbd has logged why). Acquired once per request. */
