@@ -161,6 +161,15 @@ static apr_status_t post_txn(ci_db_t *db, apr_pool_t *p, void *baton)
     if (!uuid) {
         return APR_EGENERAL;
     }
+    /* PostgreSQL: posts into one room take their ids in commit order (the
+     * row lock is held from before the insert to the commit), so relays
+     * can broadcast in id order without skipping a late commit. SQLite
+     * has one writer at a time anyway: its statement touches no table. */
+    rv = ci_db_select(db, p, CI_STMT_ROOM_LOCK,
+                      CI_ARGS(ci_db_i64(p, c->room->id)), &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     rv = ci_db_select(db, p, CI_STMT_MSG_INSERT,
                       CI_ARGS(uuid, ci_db_i64(p, c->room->id),
                               c->sender_type,
@@ -477,6 +486,21 @@ apr_status_t ci_chat_partners(ci_db_t *db, apr_pool_t *p,
         APR_ARRAY_PUSH(*partners, ci_partner_t *) = c;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t ci_chat_last_id(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
+                             apr_int64_t *id)
+{
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+
+    *id = 0;
+    rv = ci_db_select(db, p, CI_STMT_MSG_LAST_ID,
+                      CI_ARGS(ci_db_i64(p, room_id)), &rows);
+    if (rv == APR_SUCCESS) {
+        *id = ci_db_cell_i64(rows, 0, 0, 0);
+    }
+    return rv;
 }
 
 json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,

@@ -120,6 +120,11 @@ apr_status_t ci_chat_owner_rooms(ci_db_t *db, apr_pool_t *p,
 apr_status_t ci_chat_message(ci_db_t *db, apr_pool_t *p, apr_int64_t id,
                              ci_message_t **msg);
 
+/* The highest message id of room `room_id` (0 when it has none): where
+ * carinfo-relay starts a room's live stream. */
+apr_status_t ci_chat_last_id(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
+                             apr_int64_t *id);
+
 /* --- QRConnect (spec 000): guest conversations and direct rooms --- */
 
 /* The owner's guest conversation with `pseudo`, or *room NULL; *addr_hash

@@ -149,6 +149,11 @@
     X(MSG_BY_ID, \
       "SELECT " CI_SQL_MSG_COLS " FROM messages m " \
       "JOIN rooms r ON r.id = m.room_id WHERE m.id = %lld", NULL) \
+    X(ROOM_LOCK, "SELECT %lld", \
+      "SELECT id FROM rooms WHERE id = %lld FOR UPDATE") \
+    X(MSG_LAST_ID, \
+      "SELECT COALESCE(MAX(m.id), 0) FROM messages m WHERE m.room_id = %lld", \
+      NULL) \
     X(NOTIFY, "SELECT %s", "SELECT pg_notify('carinfo_chat', %s)") \
     X(USER_BY_ID, \
       "SELECT " CI_SQL_USER_COLS " FROM users u WHERE u.id = %lld", NULL) \

@@ -15,6 +15,7 @@
 #include <libwebsockets.h>
 
 #include "ci_db.h"
+#include "ci_jwt.h"
 #include "ci_log.h"
 
 #define CI_RELAY_NAME "carinfo-relay"
@@ -31,6 +32,10 @@
 #define CI_RELAY_EXIT_CONFIG  254   /* bad command line */
 
 #define CI_RELAY_DEFAULT_LISTEN "127.0.0.1:9001"
+#define CI_RELAY_DEFAULT_MAX_FRAME 16384
+
+struct ci_relay_chat_t;             /* relay_chat.c: rooms and sessions */
+struct ci_relay_pg_t;               /* relay_pg.c: the LISTEN connection */
 
 /* The command line, parsed and checked (relay_main.c). */
 typedef struct ci_relay_config_t {
@@ -42,12 +47,22 @@ typedef struct ci_relay_config_t {
     const char *dbparams;       /* as DBDParams; may hold a password */
     ci_log_level_t log_level;
     pid_t parent_pid;           /* --parent-pid; -1: not given, 0: no watch */
+    const char *jwt_key_file;   /* --jwt-key; NULL: visitors only */
+    const char *notify_socket;  /* --notify-socket; NULL: none */
+    const char *user;           /* --user: who to become when root */
+    apr_size_t max_frame;       /* --max-frame: largest client message */
 } ci_relay_config_t;
 
 typedef struct ci_relay_t {
     apr_pool_t *pool;           /* process lifetime */
     const ci_relay_config_t *conf;
     struct lws_context *context;
+    struct lws_vhost *vhost;
+    int stopping;               /* the context is being destroyed */
+
+    /* Owner authentication: the key of --jwt-key, read before dropping
+     * privileges. key.key is NULL without --jwt-key. */
+    ci_jwt_key_t jwt_key;
 
     /* The database connection (relay_db.c). */
     apr_pool_t *db_pool;        /* owns `db`; NULL while there is none */
@@ -56,6 +71,13 @@ typedef struct ci_relay_t {
     int db_failing;             /* last check failed (log transitions once) */
 
     unsigned int nsockets;      /* open WebSocket sessions (chat protocol) */
+    struct ci_relay_chat_t *chat;   /* set by the chat protocol's init */
+
+    /* The notify bus (relay_notify.c, relay_pg.c). */
+    int notify_fd;              /* the datagram socket; -1: none */
+    int notify_adopted;         /* lws owns notify_fd (and closes it) */
+    int notify_bound;           /* we created conf->notify_socket */
+    struct ci_relay_pg_t *pg;   /* NULL unless the driver is pgsql */
 
     /* The parent watch (relay_main.c). */
     lws_sorted_usec_list_t parent_sul;

@@ -1,80 +1,632 @@
-/* relay_chat.c: the "carinfo-chat" protocol slot (see relay_chat.h).
+/* relay_chat.c: the "carinfo-chat" protocol (see relay_chat.h).
  *
- * A skeleton in the shape of the lws minimal examples: per-vhost data made
- * in PROTOCOL_INIT, per-session data per socket. The rooms, the ring and
- * the authentication come with the chat issue; until then every upgrade is
- * refused in LWS_CALLBACK_HTTP_CONFIRM_UPGRADE.
+ * In the shape of the lws minimal examples (minimal-ws-server-ring): the
+ * per-vhost data holds the rooms (relay_room.c), a room holds its
+ * sessions, and every session writes one frame per
+ * LWS_CALLBACK_SERVER_WRITEABLE. Instead of one lws_ring per room, each
+ * session has its own bounded queue of shared frames, so a ?since= replay
+ * simply runs ahead of the session's live queue. This file authenticates
+ * upgrades (relay_auth.c) and keeps the grant until ESTABLISHED, receives
+ * and checks client frames, posts messages, and writes.
+ *
+ * Writes: lws 4.1 must never be left holding part of a frame. When a
+ * socket closes while lws still has unsent output (a slow reader that
+ * goes away), lws 4.1.6 parks it in LRS_FLUSHING_BEFORE_CLOSE and its
+ * service loop retries the same poll slot forever: the relay hangs at
+ * 100% CPU (reproduced; fixed upstream in later lws). So each socket gets
+ * a fixed send buffer (SNDBUF_SIZE), and a frame is written only when the
+ * kernel queue (SIOCOUTQ) leaves room for all of it; otherwise the session
+ * retries on a timer (RETRY_US) while its queue grows towards
+ * CI_RELAY_MAX_LAG.
  */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
+#include <apr_hash.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <jansson.h>
 #include <libwebsockets.h>
 
+#include "ci_chat.h"
+#include "ci_json.h"
 #include "ci_log.h"
+#include "ci_util.h"
 #include "relay.h"
+#include "relay_auth.h"
 #include "relay_chat.h"
+#include "relay_db.h"
 #include "relay_log.h"
+#include "relay_room.h"
 
-/* Per-vhost data. */
-struct chat_vhd {
-    struct lws_context *context;
-    struct lws_vhost *vhost;
-    ci_relay_t *relay;
-};
+#define HISTORY_BATCH 500           /* messages per history read */
+#define FLOOD_FRAMES 20             /* messages one socket may send per s */
+#define PENDING_TTL (30 * LWS_US_PER_SEC)   /* grant -> ESTABLISHED */
+#define CLOSE_TRY_AGAIN_LATER 1013
+#define SNDBUF_SIZE (256 * 1024)    /* SO_SNDBUF of a chat socket */
+#define SNDBUF_ROOM (SNDBUF_SIZE / 2)   /* most bytes we leave queued */
+#define WS_HEADER_MAX 14            /* a frame's header, at most */
+#define RETRY_US (50 * 1000)        /* a full socket: look again after */
+#define UNAVAILABLE "Service temporarily unavailable, try again later."
 
-/* Per-session data: one WebSocket. */
-struct chat_pss {
+/* A granted upgrade waiting for ESTABLISHED: lws has no per-session data
+ * before it, so the grant waits here, keyed by the wsi. */
+typedef struct pending_t {
+    lws_dll2_t list;
     struct lws *wsi;
-};
+    lws_usec_t at;
+    ci_relay_grant_t grant;         /* grant.sender_name is malloc'd */
+} pending_t;
 
-/* Refuses an upgrade: lws answers 404 and closes. */
-static int refuse_upgrade(struct lws *wsi)
+/* --- pending grants --------------------------------------------------- */
+
+static void pending_free(pending_t *pe)
 {
-    char uri[256], esc[256];
+    free((char *)pe->grant.sender_name);
+    free(pe);
+}
 
-    if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0) {
-        uri[0] = '\0';
+/* Removes and returns the grant of `wsi`; with `wsi` NULL, drops every
+ * grant older than PENDING_TTL (upgrades that never completed) and
+ * returns NULL. */
+static pending_t *pending_take(struct ci_relay_chat_t *chat, struct lws *wsi)
+{
+    lws_usec_t now = lws_now_usecs();
+
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
+                               lws_dll2_get_head(&chat->pending)) {
+        pending_t *pe = lws_container_of(d, pending_t, list);
+
+        if (wsi && pe->wsi == wsi) {
+            lws_dll2_remove(d);
+            return pe;
+        }
+        if (!wsi && now - pe->at > PENDING_TTL) {
+            lws_dll2_remove(d);
+            pending_free(pe);
+        }
+    } lws_end_foreach_dll_safe(d, d1);
+    return NULL;
+}
+
+/* Keeps `grant` for the ESTABLISHED of `wsi`; -1 when out of memory. */
+static int pending_add(struct ci_relay_chat_t *chat, struct lws *wsi,
+                       const ci_relay_grant_t *grant)
+{
+    pending_t *pe;
+
+    pending_take(chat, NULL);
+    pe = pending_take(chat, wsi);       /* a wsi freed without ESTABLISHED */
+    if (pe) {
+        pending_free(pe);
     }
-    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
-                  CILOGNO(10515) "WebSocket upgrade for %s refused: the "
-                  "chat protocol is not available yet",
-                  ci_relay_log_escape(esc, sizeof(esc), uri));
-    if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL)) {
+    pe = calloc(1, sizeof(*pe));
+    if (!pe) {
         return -1;
     }
-    return 1;
+    pe->wsi = wsi;
+    pe->at = lws_now_usecs();
+    pe->grant = *grant;
+    pe->grant.sender_name = NULL;
+    if (grant->sender_name
+        && !(pe->grant.sender_name = strdup(grant->sender_name))) {
+        free(pe);
+        return -1;
+    }
+    lws_dll2_add_tail(&pe->list, &chat->pending);
+    return 0;
+}
+
+/* --- receiving -------------------------------------------------------- */
+
+static int is_blank(const char *s)
+{
+    while (apr_isspace(*s)) {
+        s++;
+    }
+    return *s == '\0';
+}
+
+/* Checks a client frame: returns NULL and *text (from `p`), or the error
+ * code and *detail. */
+static const char *check_frame(apr_pool_t *p, const char *buf,
+                               apr_size_t len, const char **text,
+                               const char **detail)
+{
+    json_t *j, *v;
+
+    if (!ci_utf8_valid(buf, len)) {
+        *detail = "JSON parse error - the frame is not valid UTF-8.";
+        return "parse_error";
+    }
+    if (ci_json_parse(p, buf, len, &j, detail) != APR_SUCCESS) {
+        return "parse_error";
+    }
+    if (!json_is_object(j)) {
+        *detail = apr_psprintf(p, "Invalid data. Expected a dictionary, but "
+                               "got %s.", ci_json_type_name(j));
+        return "invalid";
+    }
+    v = json_object_get(j, "message");
+    if (!v) {
+        *detail = "This field is required.";
+        return "required";
+    }
+    if (json_is_null(v)) {
+        *detail = "This field may not be null.";
+        return "null";
+    }
+    if (!json_is_string(v)) {
+        *detail = "Not a valid string.";
+        return "invalid";
+    }
+    if (is_blank(json_string_value(v))) {
+        *detail = "This field may not be blank.";
+        return "blank";
+    }
+    if (ci_utf8_len(json_string_value(v)) > CI_CHAT_MAX_MESSAGE) {
+        *detail = "Ensure this field has no more than 4000 characters.";
+        return "max_length";
+    }
+    *text = json_string_value(v);
+    return NULL;
+}
+
+/* Stores the message and broadcasts it, or answers with an error frame. */
+static void post(ci_relay_t *relay, ci_relay_session_t *pss, apr_pool_t *p,
+                 const char *text)
+{
+    ci_db_t *db = ci_relay_db_get(relay);
+    int owner = pss->role == CI_CHAT_OWNER;
+    ci_room_t *room = NULL;
+    ci_message_t *m;
+    apr_status_t rv;
+
+    if (!db) {
+        ci_relay_send_error(pss, p, "unavailable", UNAVAILABLE);
+        return;
+    }
+    /* The room as it is now: it may have been closed or blocked. */
+    rv = ci_chat_room(db, p, pss->room->uuid, &room);
+    if (rv != APR_SUCCESS) {
+        ci_relay_db_failed(relay, "room by uuid", rv);
+        ci_relay_send_error(pss, p, "unavailable", UNAVAILABLE);
+        return;
+    }
+    if (!room) {
+        ci_relay_send_error(pss, p, "not_found", "Not found.");
+        return;
+    }
+    if (!owner && (room->visitor_blocked || !room->is_active)) {
+        ci_relay_send_error(pss, p, "permission_denied",
+                            room->visitor_blocked
+                            ? "You do not have permission to perform this "
+                              "action."
+                            : "This chat is closed.");
+        return;
+    }
+    rv = ci_chat_post(db, p, room, owner ? "owner" : "visitor",
+                      owner ? pss->user_id : 0,
+                      owner ? pss->sender_name : room->visitor_name, text,
+                      &m);
+    if (rv != APR_SUCCESS) {
+        ci_relay_db_failed(relay, "message insert", rv);
+        ci_relay_send_error(pss, p, "unavailable", UNAVAILABLE);
+        return;
+    }
+    ci_relay_db_ok(relay);
+    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                  CILOGNO(10535) "message %" APR_INT64_T_FMT " posted in "
+                  "room %" APR_INT64_T_FMT " by the %s", m->id, room->id,
+                  owner ? "owner" : "visitor");
+    /* What was committed before it and not broadcast yet goes first: a
+     * notification can still be on its way. */
+    if (!pss->room->started || ci_relay_room_read_after(relay, pss->room)) {
+        ci_relay_room_deliver(pss->room, p, m, 1);
+    }
+}
+
+/* A complete client message. */
+static void on_message(ci_relay_t *relay, ci_relay_session_t *pss)
+{
+    const char *code, *detail = NULL, *text = NULL;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, relay->pool);
+    if (pss->rx_binary) {
+        code = "unsupported_media_type";
+        detail = "Binary frames are not supported: send JSON in a text "
+                 "frame.";
+    }
+    else {
+        code = check_frame(p, pss->rx ? (const char *)pss->rx : "",
+                           pss->rx_len, &text, &detail);
+    }
+    if (code) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                      CILOGNO(10536) "frame refused in room %"
+                      APR_INT64_T_FMT ": %s", pss->room->id, code);
+        ci_relay_send_error(pss, p, code, detail);
+    }
+    else {
+        post(relay, pss, p, text);
+    }
+    apr_pool_destroy(p);
+}
+
+/* Sets the close code and reason and returns -1, so lws closes. */
+static int close_now(struct lws *wsi, int code, const char *reason)
+{
+    unsigned char buf[124];
+    size_t n = strlen(reason);
+
+    n = n < sizeof(buf) ? n : sizeof(buf);
+    memcpy(buf, reason, n);
+    lws_close_reason(wsi, (enum lws_close_status)code, buf, n);
+    return -1;
+}
+
+/* Counts a new message; true when the socket sent more than FLOOD_FRAMES
+ * within the current one-second window. */
+static int flooding(ci_relay_session_t *pss)
+{
+    lws_usec_t now = lws_now_usecs();
+
+    if (now - pss->win_start >= LWS_US_PER_SEC) {
+        pss->win_start = now;
+        pss->win_count = 0;
+    }
+    return ++pss->win_count > FLOOD_FRAMES;
+}
+
+/* LWS_CALLBACK_RECEIVE: a piece of a client message. */
+static int on_receive(ci_relay_t *relay, struct lws *wsi,
+                      ci_relay_session_t *pss, const void *in, size_t len)
+{
+    size_t max = relay->conf->max_frame;
+
+    if (pss->close_code) {
+        return 0;                   /* closing: ignore input */
+    }
+    if (lws_is_first_fragment(wsi)) {
+        free(pss->rx);
+        pss->rx = NULL;
+        pss->rx_len = 0;
+        pss->rx_binary = lws_frame_is_binary(wsi);
+        if (flooding(pss)) {
+            ci_log_perror(CI_LOG_MARK, CI_LOG_INFO, APR_SUCCESS, NULL,
+                          CILOGNO(10537) "closing a socket of room %"
+                          APR_INT64_T_FMT ": more than %d messages in a "
+                          "second (1008)", pss->room->id, FLOOD_FRAMES);
+            return close_now(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                             "Too many messages.");
+        }
+    }
+    if (pss->rx_len + len + lws_remaining_packet_payload(wsi) > max) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_INFO, APR_SUCCESS, NULL,
+                      CILOGNO(10538) "closing a socket of room %"
+                      APR_INT64_T_FMT ": a message of more than %"
+                      APR_SIZE_T_FMT " bytes (1009)", pss->room->id,
+                      (apr_size_t)max);
+        return close_now(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         "Message too large.");
+    }
+    if (!pss->rx_binary && len) {
+        unsigned char *rx = realloc(pss->rx, pss->rx_len + len);
+
+        if (!rx) {
+            return -1;
+        }
+        memcpy(rx + pss->rx_len, in, len);
+        pss->rx = rx;
+    }
+    pss->rx_len += len;
+    if (lws_is_final_fragment(wsi)) {
+        on_message(relay, pss);
+        free(pss->rx);
+        pss->rx = NULL;
+        pss->rx_len = 0;
+    }
+    return 0;
+}
+
+/* --- sending ---------------------------------------------------------- */
+
+/* Loads the next batch of the ?since= replay. */
+static apr_status_t load_history(ci_relay_t *relay, ci_relay_session_t *pss)
+{
+    apr_array_header_t *msgs;
+    ci_db_t *db;
+    apr_status_t rv;
+    apr_pool_t *p;
+    int i;
+
+    ci_relay_hist_clear(pss);
+    if (pss->replay_done) {
+        return APR_SUCCESS;
+    }
+    db = ci_relay_db_get(relay);
+    if (!db) {
+        return CI_DB_EUNAVAIL;
+    }
+    apr_pool_create(&p, relay->pool);
+    rv = ci_chat_history(db, p, pss->room->id, pss->last_sent, HISTORY_BATCH,
+                         &msgs);
+    if (rv != APR_SUCCESS) {
+        ci_relay_db_failed(relay, "messages after", rv);
+        goto leave;
+    }
+    ci_relay_db_ok(relay);
+    pss->replay_done = msgs->nelts < HISTORY_BATCH;
+    pss->hist = malloc((size_t)(msgs->nelts ? msgs->nelts : 1)
+                       * sizeof(*pss->hist));
+    rv = pss->hist ? APR_SUCCESS : APR_ENOMEM;
+    for (i = 0; rv == APR_SUCCESS && i < msgs->nelts; i++) {
+        const ci_message_t *m = APR_ARRAY_IDX(msgs, i, ci_message_t *);
+
+        pss->hist[i] = ci_relay_frame_message(p, m);
+        rv = pss->hist[i] ? APR_SUCCESS : APR_ENOMEM;
+        pss->hist_n = i + (rv == APR_SUCCESS);
+    }
+leave:
+    apr_pool_destroy(p);
+    return rv;
+}
+
+/* Whether the socket's send queue takes `len` more bytes whole, so that
+ * lws will not keep a partial frame (see the top of this file). When the
+ * queue cannot be read, assume it does. */
+static int has_room(struct lws *wsi, size_t len)
+{
+    int fd = lws_get_socket_fd(wsi), queued = 0;
+
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &queued) != 0 || queued < 0) {
+        return 1;
+    }
+    return (size_t)queued + len + WS_HEADER_MAX <= SNDBUF_ROOM;
+}
+
+static void retry_writable(lws_sorted_usec_list_t *sul)
+{
+    ci_relay_session_t *pss = lws_container_of(sul, ci_relay_session_t, retry);
+
+    if (pss->wsi) {
+        lws_callback_on_writable(pss->wsi);
+    }
+}
+
+/* One lws_write of `f`; -1 when it failed. */
+static int write_frame(struct lws *wsi, ci_relay_session_t *pss,
+                       ci_relay_frame_t *f)
+{
+    if (lws_write(wsi, f->buf + LWS_PRE, f->len, LWS_WRITE_TEXT)
+        < (int)f->len) {
+        return -1;
+    }
+    if (f->id > pss->last_sent) {
+        pss->last_sent = f->id;
+    }
+    return 0;
+}
+
+/* The next frame to write (still owned by its list): the replay's, else
+ * the queue's, dropping queued ones the replay has sent. Loads the next
+ * replay batch when needed. NULL with *rc 0 when there is nothing to
+ * write, or with *rc -1 when the replay failed (the socket was told). */
+static ci_relay_frame_t *next_frame(ci_relay_t *relay, struct lws *wsi,
+                                    ci_relay_session_t *pss, int *rc)
+{
+    ci_relay_frame_t *f;
+
+    *rc = 0;
+    if (pss->replaying && pss->hist_pos == pss->hist_n
+        && load_history(relay, pss) != APR_SUCCESS) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_INFO, APR_SUCCESS, NULL,
+                      CILOGNO(10539) "closing a socket of room %"
+                      APR_INT64_T_FMT ": its replay failed (1013)",
+                      pss->room->id);
+        *rc = close_now(wsi, CLOSE_TRY_AGAIN_LATER, "Try again later.");
+        return NULL;
+    }
+    if (pss->replaying && pss->hist_pos < pss->hist_n) {
+        return pss->hist[pss->hist_pos];
+    }
+    if (pss->replaying) {
+        pss->replaying = 0;         /* history done: now the live queue */
+        ci_relay_hist_clear(pss);
+    }
+    while ((f = ci_relay_queue_peek(pss)) && f->id
+           && f->id <= pss->last_sent) {
+        ci_relay_frame_unref(ci_relay_queue_pop(pss));  /* the replay's */
+    }
+    return f;
+}
+
+/* LWS_CALLBACK_SERVER_WRITEABLE: at most one frame, replay first. */
+static int on_writeable(ci_relay_t *relay, struct lws *wsi,
+                        ci_relay_session_t *pss)
+{
+    ci_relay_frame_t *f;
+    int rc;
+
+    if (pss->close_code) {
+        return close_now(wsi, pss->close_code, pss->close_reason);
+    }
+    f = next_frame(relay, wsi, pss, &rc);
+    if (!f) {
+        return rc;
+    }
+    if (!has_room(wsi, f->len)) {
+        lws_sul_schedule(lws_get_context(wsi), 0, &pss->retry,
+                         retry_writable, RETRY_US);
+        return 0;
+    }
+    if (pss->replaying) {
+        pss->hist_pos++;
+    }
+    else {
+        ci_relay_queue_pop(pss);
+    }
+    rc = write_frame(wsi, pss, f);
+    ci_relay_frame_unref(f);
+    if (!rc && (pss->replaying || pss->qlen)) {
+        lws_callback_on_writable(wsi);
+    }
+    return rc;
+}
+
+/* --- the protocol ----------------------------------------------------- */
+
+/* A fixed send buffer, so has_room() knows the kernel's limit. */
+static void set_sndbuf(struct lws *wsi)
+{
+    int fd = lws_get_socket_fd(wsi), size = SNDBUF_SIZE;
+
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    }
+}
+
+static int on_established(struct ci_relay_chat_t *chat, struct lws *wsi,
+                          ci_relay_session_t *pss)
+{
+    pending_t *pe = pending_take(chat, wsi);
+    ci_relay_room_t *room;
+
+    if (!pe || !(room = ci_relay_room_join(chat, &pe->grant))) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                      CILOGNO(10540) "a chat socket without a grant (or "
+                      "out of memory): closing it");
+        if (pe) {
+            pending_free(pe);
+        }
+        return -1;
+    }
+    pss->wsi = wsi;
+    pss->room = room;
+    set_sndbuf(wsi);
+    pss->role = pe->grant.role;
+    pss->user_id = pe->grant.user_id;
+    pss->sender_name = (char *)pe->grant.sender_name;   /* now ours */
+    pe->grant.sender_name = NULL;
+    lws_dll2_add_tail(&pss->list, &room->sessions);
+    if (pe->grant.since >= 0) {
+        pss->replaying = 1;
+        pss->last_sent = pe->grant.since;
+        lws_callback_on_writable(wsi);
+    }
+    pending_free(pe);
+    chat->relay->nsockets++;
+    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                  CILOGNO(10541) "chat socket opened in room %"
+                  APR_INT64_T_FMT " (%u there, %u in all)", room->id,
+                  (unsigned int)room->sessions.count, chat->relay->nsockets);
+    return 0;
+}
+
+static void on_closed(struct ci_relay_chat_t *chat, ci_relay_session_t *pss)
+{
+    apr_int64_t room_id = pss->room ? pss->room->id : 0;
+
+    lws_sul_cancel(&pss->retry);
+    ci_relay_room_leave(chat, pss);
+    ci_relay_queue_clear(pss);
+    ci_relay_hist_clear(pss);
+    free(pss->rx);
+    free(pss->sender_name);
+    pss->rx = NULL;
+    pss->sender_name = NULL;
+    pss->wsi = NULL;
+    chat->relay->nsockets--;
+    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                  CILOGNO(10542) "chat socket of room %" APR_INT64_T_FMT
+                  " closed (%u in all)", room_id, chat->relay->nsockets);
+}
+
+static int confirm_upgrade(struct ci_relay_chat_t *chat, struct lws *wsi)
+{
+    ci_relay_grant_t grant;
+    apr_pool_t *p;
+    int rc;
+
+    apr_pool_create(&p, chat->relay->pool);
+    apr_pool_tag(p, "relay_chat_upgrade");
+    rc = ci_relay_auth_upgrade(chat->relay, wsi, p, &grant);
+    if (rc == 0 && pending_add(chat, wsi, &grant)) {
+        rc = -1;
+    }
+    apr_pool_destroy(p);
+    return rc;
+}
+
+static int protocol_init(struct lws *wsi)
+{
+    struct ci_relay_chat_t *chat;
+
+    chat = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi),
+                                       lws_get_protocol(wsi), sizeof(*chat));
+    if (!chat) {
+        return -1;
+    }
+    chat->context = lws_get_context(wsi);
+    chat->vhost = lws_get_vhost(wsi);
+    chat->relay = lws_context_user(chat->context);
+    chat->rooms = apr_hash_make(chat->relay->pool);
+    chat->relay->chat = chat;
+    return 0;
+}
+
+static void protocol_destroy(struct ci_relay_chat_t *chat)
+{
+    apr_hash_index_t *hi;
+
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
+                               lws_dll2_get_head(&chat->pending)) {
+        lws_dll2_remove(d);
+        pending_free(lws_container_of(d, pending_t, list));
+    } lws_end_foreach_dll_safe(d, d1);
+    for (hi = apr_hash_first(NULL, chat->rooms); hi; hi = apr_hash_next(hi)) {
+        free(apr_hash_this_val(hi));    /* none left after CLOSED, normally */
+    }
+    apr_hash_clear(chat->rooms);
+    lws_sul_cancel(&chat->behind);
+    if (chat->relay->chat == chat) {
+        chat->relay->chat = NULL;
+    }
 }
 
 static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason,
                          void *user, void *in, size_t len)
 {
-    struct chat_pss *pss = user;
-    struct chat_vhd *vhd;
+    ci_relay_session_t *pss = user;
+    struct ci_relay_chat_t *chat;
 
-    vhd = lws_protocol_vh_priv_get(lws_get_vhost(wsi),
-                                   lws_get_protocol(wsi));
+    chat = lws_protocol_vh_priv_get(lws_get_vhost(wsi),
+                                    lws_get_protocol(wsi));
     switch (reason) {
     case LWS_CALLBACK_PROTOCOL_INIT:
-        vhd = lws_protocol_vh_priv_zalloc(lws_get_vhost(wsi),
-                                          lws_get_protocol(wsi),
-                                          sizeof(*vhd));
-        if (!vhd) {
-            return -1;
+        return protocol_init(wsi);
+    case LWS_CALLBACK_PROTOCOL_DESTROY:
+        if (chat) {
+            protocol_destroy(chat);
         }
-        vhd->context = lws_get_context(wsi);
-        vhd->vhost = lws_get_vhost(wsi);
-        vhd->relay = lws_context_user(vhd->context);
         return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         /* `in` is the Upgrade header's value; `user` is not allocated. */
-        return refuse_upgrade(wsi);
+        return chat ? confirm_upgrade(chat, wsi) : -1;
     case LWS_CALLBACK_ESTABLISHED:
-        if (!pss || !vhd) {
-            return -1;
-        }
-        pss->wsi = wsi;
-        vhd->relay->nsockets++;
-        return 0;
+        return chat && pss ? on_established(chat, wsi, pss) : -1;
+    case LWS_CALLBACK_RECEIVE:
+        return chat && pss && pss->wsi
+               ? on_receive(chat->relay, wsi, pss, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return chat && pss && pss->wsi
+               ? on_writeable(chat->relay, wsi, pss) : -1;
     case LWS_CALLBACK_CLOSED:
-        if (pss && pss->wsi && vhd) {
-            vhd->relay->nsockets--;
+        if (chat && pss && pss->wsi) {
+            on_closed(chat, pss);
         }
         return 0;
     default:
@@ -86,5 +638,5 @@ static int chat_callback(struct lws *wsi, enum lws_callback_reasons reason,
 const struct lws_protocols ci_relay_chat_protocol = {
     .name = CI_RELAY_CHAT_PROTOCOL,
     .callback = chat_callback,
-    .per_session_data_size = sizeof(struct chat_pss),
+    .per_session_data_size = sizeof(ci_relay_session_t),
 };

@@ -145,6 +145,34 @@ leave:
     return rv;
 }
 
+void ci_relay_db_failed(ci_relay_t *relay, const char *what,
+                        apr_status_t rv)
+{
+    char buf[120];
+    const char *text;
+
+    if (rv == CI_DB_ECONSTRAINT) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                      CILOGNO(10519) "statement %s: constraint violation",
+                      what);
+        return;
+    }
+    text = relay->db ? ci_db_error(relay->db)
+                     : apr_strerror(rv, buf, sizeof(buf));
+    note_failure(relay, what, text && *text ? text : "unknown error");
+    drop(relay);
+}
+
+void ci_relay_db_ok(ci_relay_t *relay)
+{
+    if (relay->db_failing) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_NOTICE, APR_SUCCESS, NULL,
+                      CILOGNO(10520) "database available again (driver %s)",
+                      relay->conf->dbdriver);
+        relay->db_failing = 0;
+    }
+}
+
 void ci_relay_db_close(ci_relay_t *relay)
 {
     if (relay->db_pool) {

@@ -33,6 +33,18 @@ ci_db_t *ci_relay_db_get(ci_relay_t *relay);
 apr_status_t ci_relay_db_health(ci_relay_t *relay, apr_pool_t *p,
                                 apr_int64_t *version);
 
+/* Reports a failed statement of the chat code (`what` names it for the
+ * log): logs it like a failed health check and drops the connection, so
+ * the next ci_relay_db_get() reconnects. A constraint violation is the
+ * statement's fault, not the connection's: it is only logged at debug.
+ * Never fails. */
+void ci_relay_db_failed(ci_relay_t *relay, const char *what,
+                        apr_status_t rv);
+
+/* Reports a statement that worked: logs once that the database is back
+ * after failures. Never fails. */
+void ci_relay_db_ok(ci_relay_t *relay);
+
 /* Closes the connection, if any, and frees its pool. The next
  * ci_relay_db_get() may open a new one at once. Never fails. */
 void ci_relay_db_close(ci_relay_t *relay);

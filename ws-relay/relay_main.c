@@ -2,8 +2,14 @@
  * watch and service loop.
  *
  *   carinfo-relay [--listen ADDR:PORT] [--dbdriver sqlite3|pgsql]
- *                 --dbparams PARAMS [--log-level LEVEL] [--parent-pid PID]
- *                 [--help] [--version]
+ *                 --dbparams PARAMS [--jwt-key FILE] [--notify-socket PATH]
+ *                 [--user NAME] [--max-frame BYTES] [--log-level LEVEL]
+ *                 [--parent-pid PID] [--help] [--version]
+ *
+ * Start-up order: read the JWT key, create the notify socket and listen
+ * (all possibly as root), then become --user, and only then open the
+ * database, so that an SQLite file and its -wal/-shm files are never
+ * created by root.
  *
  * Exit status: 0 after SIGTERM/SIGINT or when the parent went away, 1 when
  * it cannot listen or the service loop fails, 254 (CI_RELAY_EXIT_CONFIG)
@@ -12,6 +18,8 @@
  * runs standalone (conf/ has a systemd unit).
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,10 +40,14 @@
 #include "relay_db.h"
 #include "relay_http.h"
 #include "relay_log.h"
+#include "relay_notify.h"
+#include "relay_pg.h"
 
 #define MAX_FDS 65536               /* sockets the relay plans for */
 #define PING_SECS 30                /* below Apache's 60 s tunnel timeout */
 #define HANGUP_SECS 40              /* no PONG 10 s after a PING: hang up */
+#define MAX_FRAME_MIN 256
+#define MAX_FRAME_MAX (16 * 1024 * 1024)
 
 /* The one global: the number of the signal that asked us to stop. */
 static volatile sig_atomic_t interrupted;
@@ -47,7 +59,8 @@ static struct lws_context *volatile signal_context;
 
 enum {
     OPT_LISTEN = 256, OPT_DBDRIVER, OPT_DBPARAMS, OPT_LOG_LEVEL,
-    OPT_PARENT_PID, OPT_HELP, OPT_VERSION
+    OPT_PARENT_PID, OPT_JWT_KEY, OPT_NOTIFY_SOCKET, OPT_USER, OPT_MAX_FRAME,
+    OPT_HELP, OPT_VERSION
 };
 
 static const apr_getopt_option_t options[] = {
@@ -56,6 +69,10 @@ static const apr_getopt_option_t options[] = {
     { "dbparams", OPT_DBPARAMS, 1, "the driver's parameters (DBDParams)" },
     { "log-level", OPT_LOG_LEVEL, 1, "most verbose level to log" },
     { "parent-pid", OPT_PARENT_PID, 1, "exit when this process is gone" },
+    { "jwt-key", OPT_JWT_KEY, 1, "the JWT key file (owner sockets)" },
+    { "notify-socket", OPT_NOTIFY_SOCKET, 1, "the unix datagram socket" },
+    { "user", OPT_USER, 1, "the user to become when started as root" },
+    { "max-frame", OPT_MAX_FRAME, 1, "largest client message in bytes" },
     { "help", OPT_HELP, 0, "show this help" },
     { "version", OPT_VERSION, 0, "show the version" },
     { NULL, 0, 0, NULL }
@@ -67,15 +84,31 @@ static void usage(FILE *f)
 {
     fputs("Usage: " CI_RELAY_NAME " [--listen ADDR:PORT] "
           "[--dbdriver sqlite3|pgsql]\n"
-          "                     --dbparams PARAMS [--log-level LEVEL] "
-          "[--parent-pid PID]\n"
-          "                     [--help] [--version]\n"
+          "                     --dbparams PARAMS [--jwt-key FILE]\n"
+          "                     [--notify-socket PATH] [--user NAME] "
+          "[--max-frame BYTES]\n"
+          "                     [--log-level LEVEL] [--parent-pid PID] "
+          "[--help] [--version]\n"
           "  --listen ADDR:PORT  IPv4 address, [IPv6] or * (all), and port\n"
           "                      (default " CI_RELAY_DEFAULT_LISTEN ")\n"
           "  --dbdriver NAME     as DBDriver: sqlite3 or pgsql "
           "(default sqlite3)\n"
           "  --dbparams PARAMS   as DBDParams: the SQLite file, or a libpq\n"
           "                      conninfo string (required)\n"
+          "  --jwt-key FILE      the key of CarInfoJWTKeyFile, read at start; "
+          "without\n"
+          "                      it only visitors can open chat sockets\n"
+          "  --notify-socket PATH  create this unix datagram socket for "
+          "the\n"
+          "                      module's CarInfoRelaySocket; removed at "
+          "exit\n"
+          "  --user NAME         when started as root, become NAME (e.g. "
+          "www-data)\n"
+          "                      after reading the key and creating the "
+          "sockets\n"
+          "  --max-frame BYTES   close sockets that send a larger message "
+          "(1009;\n"
+          "                      default 16384)\n"
           "  --log-level LEVEL   emerg, alert, crit, error, warn, notice, "
           "info,\n"
           "                      debug, trace1 (default warn; notices are "
@@ -198,6 +231,30 @@ static apr_status_t set_option(apr_pool_t *p, int optch, const char *arg,
         }
         conf->parent_pid = (pid_t)n;
         return APR_SUCCESS;
+    case OPT_JWT_KEY:
+        conf->jwt_key_file = arg;
+        return APR_SUCCESS;
+    case OPT_NOTIFY_SOCKET:
+        if (arg[0] != '/') {
+            *err = apr_psprintf(p, "--notify-socket '%s': expected an "
+                                "absolute path", arg);
+            return APR_EINVAL;
+        }
+        conf->notify_socket = arg;
+        return APR_SUCCESS;
+    case OPT_USER:
+        conf->user = arg;
+        return APR_SUCCESS;
+    case OPT_MAX_FRAME:
+        if (ci_parse_int64(arg, &n) != 0 || n < MAX_FRAME_MIN
+            || n > MAX_FRAME_MAX) {
+            *err = apr_psprintf(p, "--max-frame '%s': expected a number of "
+                                "bytes from %d to %d", arg, MAX_FRAME_MIN,
+                                MAX_FRAME_MAX);
+            return APR_EINVAL;
+        }
+        conf->max_frame = (apr_size_t)n;
+        return APR_SUCCESS;
     default:
         *err = "unknown option";
         return APR_EINVAL;
@@ -219,6 +276,7 @@ static apr_status_t parse_args(apr_pool_t *p, int argc,
     conf->dbdriver = "sqlite3";
     conf->log_level = CI_LOG_WARNING;
     conf->parent_pid = -1;
+    conf->max_frame = CI_RELAY_DEFAULT_MAX_FRAME;
     *action = ACTION_RUN;
     rv = parse_listen(p, CI_RELAY_DEFAULT_LISTEN, conf, &err);
     if (rv != APR_SUCCESS) {
@@ -345,8 +403,12 @@ static struct lws_context *create_context(ci_relay_t *relay,
     info.user = relay;
     info.fd_limit_per_thread = fd_limit();
     info.retry_and_idle_policy = &retry;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8
-                   | LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    info.uid = -1;                  /* serve() drops privileges itself */
+    info.gid = -1;
+    /* No LWS_SERVER_OPTION_VALIDATE_UTF8: lws would close a socket that
+     * sends invalid UTF-8 (1007); the chat protocol answers it with an
+     * error frame and keeps the socket, like any other bad frame. */
+    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
     /* lws 4.1 with IPv6 compiled in binds an IPv4 iface on "::" (every
      * address): an IPv4 address needs IPv6 off to bind to it alone. */
     if (conf->iface && !conf->ipv6) {
@@ -406,14 +468,96 @@ static int service_loop(ci_relay_t *relay)
     return CI_RELAY_EXIT_OK;
 }
 
-/* Checks the database (a failure is logged and retried on demand), listens
- * and serves until told to stop; then destroys the context and closes the
- * database. Returns the exit status. */
+/* Reads --jwt-key into relay->jwt_key (nothing without it). */
+static apr_status_t load_key(ci_relay_t *relay)
+{
+    const char *file = relay->conf->jwt_key_file, *err = NULL;
+    apr_status_t rv;
+
+    if (!file) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_NOTICE, APR_SUCCESS, NULL,
+                      CILOGNO(10554) "no --jwt-key: only visitors can open "
+                      "chat sockets");
+        return APR_SUCCESS;
+    }
+    rv = ci_jwt_key_load(relay->pool, file, &relay->jwt_key, &err);
+    if (rv != APR_SUCCESS) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, APR_SUCCESS, NULL,
+                      CILOGNO(10555) "--jwt-key: %s", err ? err : file);
+    }
+    return rv;
+}
+
+/* The user and group to become: those of --user when we are root;
+ * (uid_t)-1 when there is nothing to do. Running as root without --user
+ * is allowed, with a warning. */
+static apr_status_t resolve_user(const ci_relay_config_t *conf, uid_t *uid,
+                                 gid_t *gid)
+{
+    const struct passwd *pw;
+
+    *uid = (uid_t)-1;
+    *gid = (gid_t)-1;
+    if (!conf->user) {
+        if (geteuid() == 0) {
+            ci_log_perror(CI_LOG_MARK, CI_LOG_WARNING, APR_SUCCESS, NULL,
+                          CILOGNO(10556) "running as root: give --user "
+                          "(e.g. www-data) so the relay drops privileges");
+        }
+        return APR_SUCCESS;
+    }
+    pw = getpwnam(conf->user);
+    if (!pw || pw->pw_uid == 0 || (geteuid() != 0
+                                   && pw->pw_uid != geteuid())) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, APR_SUCCESS, NULL,
+                      CILOGNO(10557) "--user %s: %s", conf->user,
+                      !pw ? "no such user"
+                      : pw->pw_uid == 0 ? "must not be root"
+                      : "only root can switch to another user");
+        return APR_EINVAL;
+    }
+    if (geteuid() == 0) {
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+    }
+    return APR_SUCCESS;
+}
+
+/* setgid, initgroups, setuid; then checks that root cannot come back. */
+static apr_status_t drop_privileges(const char *name, uid_t uid, gid_t gid)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    if (setgid(gid) != 0 || initgroups(name, gid) != 0
+        || setuid(uid) != 0) {
+        rv = errno;
+    }
+    else if (setuid(0) == 0) {
+        rv = APR_EGENERAL;
+    }
+    if (rv != APR_SUCCESS) {
+        ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, rv, NULL,
+                      CILOGNO(10558) "cannot become user %s", name);
+        return rv;
+    }
+    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                  CILOGNO(10559) "running as user %s (uid %ld, gid %ld)",
+                  name, (long)uid, (long)gid);
+    return APR_SUCCESS;
+}
+
+/* Reads the key, creates the notify socket, listens, becomes --user;
+ * then checks the database (a failure is logged and retried on demand),
+ * starts the notify bus and serves until told to stop. Finally destroys
+ * the context, removes the socket and closes the database. Returns the
+ * exit status. */
 static int serve(apr_pool_t *pool, const ci_relay_config_t *conf)
 {
     struct lws_protocols protocols[] = {
         ci_relay_http_protocol,
         ci_relay_chat_protocol,
+        ci_relay_notify_protocol,
+        ci_relay_pg_protocol,
         { .name = NULL }
     };
     ci_relay_t *relay = apr_pcalloc(pool, sizeof(*relay));
@@ -421,9 +565,12 @@ static int serve(apr_pool_t *pool, const ci_relay_config_t *conf)
     apr_pool_t *scratch;
     int status = CI_RELAY_EXIT_FAILURE;
     apr_status_t rv;
+    uid_t uid;
+    gid_t gid;
 
     relay->pool = pool;
     relay->conf = conf;
+    relay->notify_fd = -1;
     relay->start_ppid = getppid();
     relay->watch_pid = conf->parent_pid < 0 ? relay->start_ppid
                                             : conf->parent_pid;
@@ -433,10 +580,13 @@ static int serve(apr_pool_t *pool, const ci_relay_config_t *conf)
                       CILOGNO(10510) "cannot install signal handlers");
         goto leave;
     }
-    apr_pool_create(&scratch, pool);
-    ci_relay_db_health(relay, scratch, &version);
-    apr_pool_destroy(scratch);
-
+    if (load_key(relay) != APR_SUCCESS
+        || resolve_user(conf, &uid, &gid) != APR_SUCCESS
+        || (conf->notify_socket
+            && ci_relay_notify_open(relay, uid, gid) != APR_SUCCESS)) {
+        status = CI_RELAY_EXIT_CONFIG;
+        goto leave;
+    }
     relay->context = create_context(relay, protocols);
     if (!relay->context) {
         ci_log_perror(CI_LOG_MARK, CI_LOG_ERR, APR_SUCCESS, NULL,
@@ -444,6 +594,20 @@ static int serve(apr_pool_t *pool, const ci_relay_config_t *conf)
         goto leave;
     }
     signal_context = relay->context;     /* a signal before: loop sees it */
+    relay->vhost = lws_get_vhost_by_name(relay->context, CI_RELAY_NAME);
+    if (uid != (uid_t)-1 && drop_privileges(conf->user, uid, gid)) {
+        status = CI_RELAY_EXIT_CONFIG;
+        goto leave;
+    }
+    apr_pool_create(&scratch, pool);
+    ci_relay_db_health(relay, scratch, &version);
+    apr_pool_destroy(scratch);
+    if (ci_relay_notify_start(relay) != APR_SUCCESS) {
+        goto leave;
+    }
+    if (!strcmp(conf->dbdriver, "pgsql")) {
+        ci_relay_pg_start(relay);
+    }
     ci_log_perror(CI_LOG_MARK, CI_LOG_NOTICE, APR_SUCCESS, NULL,
                   CILOGNO(10500) "%s %s listening on %s (driver %s)",
                   CI_RELAY_NAME, CI_RELAY_VERSION, conf->listen,
@@ -454,12 +618,15 @@ static int serve(apr_pool_t *pool, const ci_relay_config_t *conf)
     }
     status = service_loop(relay);
 leave:
+    relay->stopping = 1;
     if (relay->context) {
         lws_sul_cancel(&relay->parent_sul);
+        ci_relay_pg_stop(relay);
         signal_context = NULL;
         lws_context_destroy(relay->context);
         relay->context = NULL;
     }
+    ci_relay_notify_close(relay);
     ci_relay_db_close(relay);
     return status;
 }

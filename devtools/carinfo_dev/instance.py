@@ -38,7 +38,7 @@ SQLITE_INIT_SQL = ("PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL; "
                    "PRAGMA foreign_keys=ON")
 # LoadModule order matters only for the MPM; built-ins are skipped.
 HTTPD_MODULES = ("mpm_event", "unixd", "log_config", "authz_core", "mime",
-                 "remoteip", "dbd", "proxy", "proxy_http")
+                 "remoteip", "dbd", "proxy", "proxy_http", "proxy_wstunnel")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 
@@ -159,7 +159,7 @@ class Instance:
     def __init__(self, root_dir, port, relay_port=None, db=None, mount="/",
                  extra="", log_level=DEFAULT_LOG_LEVEL, build=None,
                  local_conf=None, jwt_key=None, relay_log_level="info",
-                 with_relay=True):
+                 with_relay=True, supervised=True):
         self.build = build or Build()
         self.root = runtime_root(root_dir)
         self.port = int(port)
@@ -174,6 +174,9 @@ class Instance:
         self.log_level = log_level
         self.relay_log_level = relay_log_level
         self.with_relay = with_relay
+        # supervised: httpd runs the relay (CarInfoRelay), as in production;
+        # otherwise this object starts it as a process of its own.
+        self.supervised = with_relay and supervised
         self.local_conf = local_conf or os.path.join(self.root, "conf",
                                                      "local.conf.absent")
         self.jwt_key = jwt_key or os.path.join(self.root, "jwt.key")
@@ -184,6 +187,7 @@ class Instance:
         self.access_log_path = os.path.join(self.logs_dir, "access.log")
         self.run_dir = os.path.join(self.root, "run")
         self.pid_file = os.path.join(self.run_dir, "httpd.pid")
+        self.notify_socket = os.path.join(self.run_dir, "relay.sock")
         self.htdocs = os.path.join(self.root, "htdocs")
         self.errorlog = ErrorLog(self.error_log_path)
         self.httpd_proc = None
@@ -273,6 +277,7 @@ class Instance:
             "jwt_key": self.jwt_key,
             "mount": self.mount,
             "proxy_mount_ws": proxy_mount,
+            "relay_conf": self._relay_conf(),
             "extra": self.extra if extra is None else extra,
             "local_conf": self.local_conf,
         }
@@ -400,12 +405,50 @@ class Instance:
         os.replace(tmp, dest)
         return dest
 
-    def relay_args(self):
-        return [self._relay_exe(), "--listen",
+    def relay_args(self, exe=None):
+        """The relay's command line; --parent-pid and --user are added by
+        httpd when it supervises the relay."""
+        args = [exe or self._relay_exe(), "--listen",
                 "127.0.0.1:%d" % self.relay_port,
                 "--dbdriver", self.db_driver, "--dbparams", self.db_params,
                 "--log-level", self.relay_log_level,
-                "--parent-pid", str(os.getpid())]
+                "--jwt-key", self.jwt_key,
+                "--notify-socket", self.notify_socket]
+        if not self.supervised:
+            args += ["--parent-pid", str(os.getpid())]
+        return args
+
+    def _relay_conf(self):
+        """CarInfoRelay and CarInfoRelaySocket lines for httpd.conf."""
+        if not self.with_relay:
+            return "# (no relay)"
+        lines = ['CarInfoRelaySocket "%s"' % self.notify_socket]
+        if self.supervised:
+            # httpd (root) execs it, so the build tree's binary will do.
+            args = self.relay_args(exe=self.build.relay_bin)
+            lines.insert(0, "CarInfoRelay " + " ".join(
+                '"%s"' % _conf_quote(a) if " " in a else a for a in args))
+        return "\n".join(lines)
+
+    def relay_pid(self):
+        """The pid of the relay listening on our relay port, or None."""
+        want = "127.0.0.1:%d" % self.relay_port
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if (argv and argv[0].endswith(b"carinfo-relay")
+                    and want.encode() in argv):
+                return int(pid)
+        return None
+
+    def relay_healthy(self):
+        status, _ = http_get(self.relay_url("/health"), timeout=2.0)
+        return status == 200
 
     def _popen(self, args, as_service_user=False):
         log = self._open_log()
@@ -474,9 +517,12 @@ class Instance:
             raise InstanceError("not built yet: %s (run make)"
                                 % ", ".join(missing))
         self.render()
-        if self.with_relay:
+        if self.with_relay and not self.supervised:
             self.start_relay()
         self.start_httpd()
+        if self.supervised:
+            self._wait_ok(self.relay_url("/health"), self.httpd_proc,
+                          "carinfo-relay (started by httpd)")
 
     @staticmethod
     def _terminate(proc, timeout=STOP_TIMEOUT, group=False):

@@ -87,9 +87,13 @@ class CarInfoEnv:
         relay_port = free_port()
         while relay_port == port:
             relay_port = free_port()
+        # The relay is also reachable the mod_proxy_wstunnel way (ws://),
+        # as many existing vhosts have it: httpd hands it to mod_proxy_http.
+        wstunnel = ('ProxyPass "/wst/" "ws://127.0.0.1:%d/ws/"\n'
+                    % relay_port)
         return Instance(root, port, relay_port,
                         db=(self.driver, self.db_params), mount=mount,
-                        extra=TEST_EXTRA, build=self.build)
+                        extra=TEST_EXTRA + wstunnel, build=self.build)
 
     def _start(self, inst):
         self.instances.append(inst)

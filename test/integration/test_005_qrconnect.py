@@ -262,3 +262,34 @@ def test_ci_005_20_direct_discussion(env, client, prefix):
     assert client.get(prefix + "/discussion/999999/", headers=bearer(
         a["tokens"]["access"])).status_code == 404
     env.errorlog.ignore_recent(lognos=["CI10173"])
+
+
+def test_ci_005_30_owner_sees_guest_on_socket(env, client, owner):
+    """A guest's message lands on the owner's open socket at once (the
+    notify bus), with no polling."""
+    from wsclient import WS
+    addr = unique_addr()
+    r = send(client, {"receiver": owner["int_id"], "sender_name": "Invité-77",
+                      "content": "premier"}, addr=addr)
+    token = r.json()["guest_token"]
+    room = r.json()["message"]["room_id"]
+    o = WS("ws://127.0.0.1:%d/ws/chat/%s/?token=%s"
+           % (env.inst.port, room, owner["tokens"]["access"]))
+    try:
+        r = send(client, {"receiver": owner["int_id"],
+                          "sender_name": "Invité-77", "content": "deuxième",
+                          "guest_token": token}, addr=addr)
+        assert r.status_code == 201
+        m = o.recv(timeout=3)
+        assert m["message"] == "deuxième" and m["sender_type"] == "visitor"
+        assert m["id"] == r.json()["message"]["id"]
+        # the owner answers on the socket; the guest reads it in 000's view
+        o.send({"message": "je viens"})
+        assert o.recv()["message"] == "je viens"
+        msgs = client.get("/api/chat/discussion-anonyme/",
+                          params={"pseudo": "Invité-77"},
+                          headers=bearer(owner["tokens"]["access"])).json()
+        assert [x["content"] for x in msgs] == ["premier", "deuxième",
+                                                "je viens"]
+    finally:
+        o.close()
