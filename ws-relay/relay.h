@@ -51,6 +51,7 @@ typedef struct ci_relay_config_t {
     const char *notify_socket;  /* --notify-socket; NULL: none */
     const char *user;           /* --user: who to become when root */
     apr_size_t max_frame;       /* --max-frame: largest client message */
+    int ping_secs;              /* --ping-interval: idle time before a PING */
 } ci_relay_config_t;
 
 typedef struct ci_relay_t {

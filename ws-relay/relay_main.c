@@ -3,7 +3,8 @@
  *
  *   carinfo-relay [--listen ADDR:PORT] [--dbdriver sqlite3|pgsql]
  *                 --dbparams PARAMS [--jwt-key FILE] [--notify-socket PATH]
- *                 [--user NAME] [--max-frame BYTES] [--log-level LEVEL]
+ *                 [--user NAME] [--max-frame BYTES] [--ping-interval SECS]
+ *                 [--log-level LEVEL]
  *                 [--parent-pid PID] [--help] [--version]
  *
  * Start-up order: read the JWT key, create the notify socket and listen
@@ -45,7 +46,7 @@
 
 #define MAX_FDS 65536               /* sockets the relay plans for */
 #define PING_SECS 30                /* below Apache's 60 s tunnel timeout */
-#define HANGUP_SECS 40              /* no PONG 10 s after a PING: hang up */
+#define PONG_GRACE_SECS 10          /* no PONG this long after a PING: hang up */
 #define MAX_FRAME_MIN 256
 #define MAX_FRAME_MAX (16 * 1024 * 1024)
 
@@ -60,6 +61,7 @@ static struct lws_context *volatile signal_context;
 enum {
     OPT_LISTEN = 256, OPT_DBDRIVER, OPT_DBPARAMS, OPT_LOG_LEVEL,
     OPT_PARENT_PID, OPT_JWT_KEY, OPT_NOTIFY_SOCKET, OPT_USER, OPT_MAX_FRAME,
+    OPT_PING,
     OPT_HELP, OPT_VERSION
 };
 
@@ -73,6 +75,7 @@ static const apr_getopt_option_t options[] = {
     { "notify-socket", OPT_NOTIFY_SOCKET, 1, "the unix datagram socket" },
     { "user", OPT_USER, 1, "the user to become when started as root" },
     { "max-frame", OPT_MAX_FRAME, 1, "largest client message in bytes" },
+    { "ping-interval", OPT_PING, 1, "seconds of silence before a PING" },
     { "help", OPT_HELP, 0, "show this help" },
     { "version", OPT_VERSION, 0, "show the version" },
     { NULL, 0, 0, NULL }
@@ -109,6 +112,9 @@ static void usage(FILE *f)
           "  --max-frame BYTES   close sockets that send a larger message "
           "(1009;\n"
           "                      default 16384)\n"
+          "  --ping-interval SECS  PING a silent socket after SECS seconds "
+          "(default 30;\n"
+          "                      keep it below Apache's Timeout)\n"
           "  --log-level LEVEL   emerg, alert, crit, error, warn, notice, "
           "info,\n"
           "                      debug, trace1 (default warn; notices are "
@@ -255,6 +261,15 @@ static apr_status_t set_option(apr_pool_t *p, int optch, const char *arg,
         }
         conf->max_frame = (apr_size_t)n;
         return APR_SUCCESS;
+    case OPT_PING:
+        if (ci_parse_int64(arg, &n) != 0 || n < 1 || n > 3600) {
+            *err = apr_psprintf(p, "--ping-interval '%s': expected seconds "
+                                "from 1 to 3600 (keep it below Apache's "
+                                "Timeout)", arg);
+            return APR_EINVAL;
+        }
+        conf->ping_secs = (int)n;
+        return APR_SUCCESS;
     default:
         *err = "unknown option";
         return APR_EINVAL;
@@ -277,6 +292,7 @@ static apr_status_t parse_args(apr_pool_t *p, int argc,
     conf->log_level = CI_LOG_WARNING;
     conf->parent_pid = -1;
     conf->max_frame = CI_RELAY_DEFAULT_MAX_FRAME;
+    conf->ping_secs = PING_SECS;
     *action = ACTION_RUN;
     rv = parse_listen(p, CI_RELAY_DEFAULT_LISTEN, conf, &err);
     if (rv != APR_SUCCESS) {
@@ -380,10 +396,8 @@ static unsigned int fd_limit(void)
 static struct lws_context *create_context(ci_relay_t *relay,
                                           const struct lws_protocols *prot)
 {
-    static const lws_retry_bo_t retry = {
-        .secs_since_valid_ping = PING_SECS,
-        .secs_since_valid_hangup = HANGUP_SECS,
-    };
+    /* lws keeps a pointer: one context per process, so static is fine */
+    static lws_retry_bo_t retry;
     static const struct lws_protocol_vhost_options pvo_default = {
         NULL, NULL, "default", "1"
     };
@@ -393,6 +407,9 @@ static struct lws_context *create_context(ci_relay_t *relay,
     const ci_relay_config_t *conf = relay->conf;
     struct lws_context_creation_info info;
 
+    retry.secs_since_valid_ping = (uint16_t)conf->ping_secs;
+    retry.secs_since_valid_hangup = (uint16_t)(conf->ping_secs
+                                               + PONG_GRACE_SECS);
     memset(&info, 0, sizeof(info));
     info.iface = conf->iface;
     info.port = conf->port;

@@ -159,7 +159,7 @@ class Instance:
     def __init__(self, root_dir, port, relay_port=None, db=None, mount="/",
                  extra="", log_level=DEFAULT_LOG_LEVEL, build=None,
                  local_conf=None, jwt_key=None, relay_log_level="info",
-                 with_relay=True, supervised=True):
+                 with_relay=True, supervised=True, relay_options=()):
         self.build = build or Build()
         self.root = runtime_root(root_dir)
         self.port = int(port)
@@ -177,6 +177,7 @@ class Instance:
         # supervised: httpd runs the relay (CarInfoRelay), as in production;
         # otherwise this object starts it as a process of its own.
         self.supervised = with_relay and supervised
+        self.relay_options = list(relay_options)
         self.local_conf = local_conf or os.path.join(self.root, "conf",
                                                      "local.conf.absent")
         self.jwt_key = jwt_key or os.path.join(self.root, "jwt.key")
@@ -413,7 +414,7 @@ class Instance:
                 "--dbdriver", self.db_driver, "--dbparams", self.db_params,
                 "--log-level", self.relay_log_level,
                 "--jwt-key", self.jwt_key,
-                "--notify-socket", self.notify_socket]
+                "--notify-socket", self.notify_socket] + self.relay_options
         if not self.supervised:
             args += ["--parent-pid", str(os.getpid())]
         return args

@@ -367,3 +367,32 @@ def test_ci_004_14_two_relays_share_rooms(env, client, room, tmp_path):
         relay2.terminate()
         relay2.wait(10)
         log.close()
+
+
+def test_ci_004_15_pings_keep_idle_socket_open(env, client, tmp_path):
+    """An idle socket outlives Apache's tunnel Timeout because the relay
+    pings it: Timeout 3 s, pings every 1 s, 6 s of silence, still open."""
+    from conftest import Client, TEST_EXTRA
+    from devtools.carinfo_dev.instance import Instance, free_port
+    port, relay_port = free_port(), free_port()
+    inst = Instance(str(tmp_path / "ping"), port, relay_port,
+                    db=(env.driver, env.db_params), build=env.build,
+                    extra=TEST_EXTRA + "Timeout 3\n",
+                    jwt_key=env.inst.jwt_key,
+                    relay_options=["--ping-interval", "1"])
+    inst.start()
+    c = Client(inst, "ping")
+    try:
+        _, _, own = new_user(env, c)
+        r = start(c, own["user"]["id"]).json()
+        v = WS(ws_url(inst, r["ws_path"], visitor=r["visitor_token"]))
+        try:
+            v.idle(6)
+            v.send({"message": "still here"})
+            assert v.recv()["message"] == "still here"
+        finally:
+            v.close()
+        assert inst.errorlog.check() == []
+    finally:
+        c.close()
+        inst.stop()

@@ -47,6 +47,11 @@ class WS:
     def recv_n(self, n, timeout=TIMEOUT):
         return [self.recv(timeout) for _ in range(n)]
 
+    def idle(self, seconds):
+        """Stays silent for `seconds` while the client's event loop runs,
+        so it answers PINGs as a real client does."""
+        self.loop.run_until_complete(asyncio.sleep(seconds))
+
     def quiet(self, timeout=0.5):
         """True when nothing arrives within `timeout`."""
         try:
