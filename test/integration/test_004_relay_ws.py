@@ -396,3 +396,44 @@ def test_ci_004_15_pings_keep_idle_socket_open(env, client, tmp_path):
     finally:
         c.close()
         inst.stop()
+
+
+def test_ci_004_16_supervision_lifecycle(env, tmp_path):
+    """httpd replaces the relay on a graceful restart, and the relay exits
+    by itself when httpd disappears (kill -9 of the parent)."""
+    from devtools.carinfo_dev.instance import Instance, free_port
+
+    def wait(cond, what, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if cond():
+                return
+            time.sleep(0.1)
+        pytest.fail(what)
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open("/proc/%d/stat" % pid) as f:     # a zombie is gone too
+            return f.read().split()[2] != "Z"
+
+    inst = Instance(str(tmp_path / "life"), free_port(), free_port(),
+                    db=(env.driver, env.db_params), build=env.build,
+                    jwt_key=env.inst.jwt_key)
+    inst.start()
+    try:
+        first = inst.relay_pid()
+        assert first and inst.relay_healthy()
+        with open(inst.pid_file) as f:
+            parent = int(f.read())
+        os.kill(parent, signal.SIGUSR1)             # apachectl graceful
+        wait(lambda: inst.relay_pid() not in (None, first)
+             and inst.relay_healthy(), "no new relay after graceful restart")
+        assert not alive(first)
+        second = inst.relay_pid()
+        os.kill(parent, signal.SIGKILL)             # httpd disappears
+        wait(lambda: not alive(second), "relay outlived httpd")
+    finally:
+        inst.stop()
