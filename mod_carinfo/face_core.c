@@ -42,6 +42,8 @@ int ci_core_sticker(ci_req_t *req)
     int registered;
     json_t *j;
 
+    /* One URL, two answers: caches must key on Accept. */
+    apr_table_mergen(req->r->headers_out, "Vary", "Accept");
     if (ci_web_wants_html(req)) {
         return ci_web_page(req, "sticker.html");    /* a phone's browser */
     }

@@ -279,6 +279,8 @@ class Instance:
             "mount": self.mount,
             "proxy_mount_ws": proxy_mount,
             "relay_conf": self._relay_conf(),
+            "web_root": self.web_root(),
+            "openapi_file": self.openapi_file(),
             "extra": self.extra if extra is None else extra,
             "local_conf": self.local_conf,
         }
@@ -430,6 +432,28 @@ class Instance:
             lines.insert(0, "CarInfoRelay " + " ".join(
                 '"%s"' % _conf_quote(a) if " " in a else a for a in args))
         return "\n".join(lines)
+
+    def _readable(self, path):
+        """`path` itself when httpd's children (www-data) can read it, else
+        a copy under the runtime root (a checkout under /root is closed)."""
+        name = os.path.basename(path.rstrip("/"))
+        if user_can(SERVICE_USER, "r", path) and (
+                not os.path.isdir(path) or user_can(SERVICE_USER, "x", path)):
+            return path
+        dest = os.path.join(self.root, "share", name)
+        if os.path.isdir(path):
+            shutil.copytree(path, dest, dirs_exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copy2(path, dest)
+        return dest
+
+    def web_root(self):
+        return self._readable(os.path.join(self.build.srcdir, "web"))
+
+    def openapi_file(self):
+        return self._readable(os.path.join(self.build.srcdir, "docs",
+                                           "openapi.json"))
 
     def relay_pid(self):
         """The pid of the relay listening on our relay port, or None."""
