@@ -576,6 +576,12 @@ class Instance:
     def stop_httpd(self):
         if self.httpd_proc is not None:
             self.httpd_exit = self._terminate(self.httpd_proc, group=True)
+            # Children outlive a parent that was killed (a test does that):
+            # the process group holds them all.
+            try:
+                os.killpg(self.httpd_proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             self.httpd_proc = None
 
     def stop_relay(self):

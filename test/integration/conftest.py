@@ -89,7 +89,7 @@ class CarInfoEnv:
             relay_port = free_port()
         # The relay is also reachable the mod_proxy_wstunnel way (ws://),
         # as many existing vhosts have it: httpd hands it to mod_proxy_http.
-        wstunnel = ('ProxyPass "/wst/" "ws://127.0.0.1:%d/ws/"\n'
+        wstunnel = ('ProxyPass "/wst/" "ws://127.0.0.1:%d/ws/" disablereuse=on\n'
                     % relay_port)
         return Instance(root, port, relay_port,
                         db=(self.driver, self.db_params), mount=mount,
