@@ -15,7 +15,6 @@ import shutil
 import sys
 
 import pytest
-import requests
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -26,6 +25,8 @@ from devtools.carinfo_dev.build import Build, BuildError  # noqa: E402
 from devtools.carinfo_dev.instance import (Instance, free_port,  # noqa
                                            runtime_root)
 from devtools.carinfo_dev.pg import PrivatePostgres  # noqa: E402
+from devtools.carinfo_dev.testing import (log_problems, mark_logs,  # noqa
+                                          new_session)
 
 # Settings every test instance gets: a small body limit so 413 is cheap to
 # provoke, the debug echo route for testing request-body handling, and
@@ -151,18 +152,11 @@ def env(request):
 @pytest.fixture(autouse=True)
 def _error_log_discipline(env):
     """Fails the test when any instance logged something unexpected."""
-    for inst in env.instances:
-        inst.errorlog.mark()
+    mark_logs(env.instances)
     yield
-    problems = []
-    for inst in env.instances:
-        missed = inst.errorlog.check()
-        if missed:
-            problems.append("%s:\n  %s" % (inst.error_log_path,
-                                           "\n  ".join(missed)))
+    problems = log_problems(env.instances)
     if problems:
-        pytest.fail("unexpected error-log lines:\n" + "\n".join(problems),
-                    pytrace=False)
+        pytest.fail(problems, pytrace=False)
 
 
 class Client:
@@ -192,14 +186,6 @@ class Client:
 
     def close(self):
         self.session.close()
-
-
-def new_session(test_name):
-    """A requests.Session that ignores proxy settings and names the test."""
-    s = requests.Session()
-    s.trust_env = False
-    s.headers["AP-Test-Name"] = test_name
-    return s
 
 
 @pytest.fixture

@@ -21,11 +21,12 @@ worse line, as in test/integration.
 import os
 
 import pytest
-import requests
 
 # webenv puts the repository on sys.path (devtools/)
 from webenv import WebEnv, ensure_browser, ensure_node_modules, ensure_vendor
 from devtools.carinfo_dev.build import Build, BuildError  # noqa: E402
+from devtools.carinfo_dev.testing import (log_problems, mark_logs,  # noqa
+                                          new_session)
 
 
 @pytest.fixture(scope="session")
@@ -63,25 +64,16 @@ def _error_log_discipline(request):
         yield
         return
     env = request.getfixturevalue("web")
-    for inst in env.instances:
-        inst.errorlog.mark()
+    mark_logs(env.instances)
     yield
-    problems = []
-    for inst in env.instances:
-        missed = inst.errorlog.check()
-        if missed:
-            problems.append("%s:\n  %s" % (inst.error_log_path,
-                                           "\n  ".join(missed)))
+    problems = log_problems(env.instances)
     if problems:
-        pytest.fail("unexpected error-log lines:\n" + "\n".join(problems),
-                    pytrace=False)
+        pytest.fail(problems, pytrace=False)
 
 
 @pytest.fixture
 def session(request):
-    s = requests.Session()
-    s.trust_env = False
-    s.headers["AP-Test-Name"] = request.node.nodeid
+    s = new_session(request.node.nodeid)
     yield s
     s.close()
 
