@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
@@ -140,65 +141,223 @@ static ci_message_t *msg_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
     return m;
 }
 
-typedef struct {
-    const ci_room_t *room;
-    const char *sender_type;
-    apr_int64_t sender_id;
-    const char *sender_name;
-    const char *content;
-    ci_message_t *msg;
-} post_ctx_t;
-
-static apr_status_t post_txn(ci_db_t *db, apr_pool_t *p, void *baton)
+const char *ci_chat_refusal_detail(apr_status_t status)
 {
-    post_ctx_t *c = baton;
-    apr_int64_t now = ci_now_usec();
-    const char *uuid = ci_uuid4(p), *now_s = ci_db_i64(p, now);
+    switch (status) {
+    case CI_CHAT_EGONE:
+        return "Not found.";
+    case CI_CHAT_ECLOSED:
+        return "This chat is closed.";
+    case CI_CHAT_EBLOCKED:
+        return "You do not have permission to perform this action.";
+    default:
+        return NULL;
+    }
+}
+
+/* A room of a batch, as its locked row says. */
+typedef struct {
+    apr_int64_t last_id;            /* its last message so far */
+    int found, active, blocked;
+    int posted;                     /* a message of the batch went in */
+} batch_room_t;
+
+typedef struct {
+    ci_chat_post_t *posts;
+    int n;
+} batch_t;
+
+static const char *json_arg(apr_pool_t *p, const json_t *j)
+{
+    apr_size_t len;
+
+    return ci_json_dump(p, j, &len);
+}
+
+/* Locks the batch's rooms and reads their state into a hash of
+ * batch_room_t keyed by room id; *order lists the ids once each. */
+static apr_status_t batch_lock(ci_db_t *db, apr_pool_t *p, const batch_t *b,
+                               apr_hash_t **rooms, json_t **order)
+{
     ci_db_rows_t *rows;
     apr_status_t rv;
-    ci_message_t *m;
+    int i;
 
-    if (!uuid) {
-        return APR_EGENERAL;
+    *rooms = apr_hash_make(p);
+    *order = ci_json_own(p, json_array());
+    for (i = 0; i < b->n; i++) {
+        const apr_int64_t *id = &b->posts[i].room_id;
+
+        if (!apr_hash_get(*rooms, id, sizeof(*id))) {
+            apr_hash_set(*rooms, id, sizeof(*id),
+                         apr_pcalloc(p, sizeof(batch_room_t)));
+            json_array_append_new(*order, json_integer(*id));
+        }
     }
-    /* PostgreSQL: posts into one room take their ids in commit order (the
-     * row lock is held from before the insert to the commit), so relays
-     * can broadcast in id order without skipping a late commit. SQLite
-     * has one writer at a time anyway: its statement touches no table. */
-    rv = ci_db_select(db, p, CI_STMT_ROOM_LOCK,
-                      CI_ARGS(ci_db_i64(p, c->room->id)), &rows);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    rv = ci_db_select(db, p, CI_STMT_ROOMS_LOCK, CI_ARGS(json_arg(p, *order)),
+                      &rows);
+    for (i = 0; rv == APR_SUCCESS && i < rows->nrows; i++) {
+        apr_int64_t id = ci_db_cell_i64(rows, i, 0, 0);
+        batch_room_t *br = apr_hash_get(*rooms, &id, sizeof(id));
+
+        if (br) {
+            br->last_id = ci_db_cell_i64(rows, i, 1, 0);
+            br->active = ci_db_cell_i64(rows, i, 2, 0) != 0;
+            br->blocked = ci_db_cell_i64(rows, i, 3, 0) != 0;
+            br->found = ci_db_cell_i64(rows, i, 4, 0) == 0;
+        }
     }
-    rv = ci_db_select(db, p, CI_STMT_MSG_INSERT,
-                      CI_ARGS(uuid, ci_db_i64(p, c->room->id),
-                              c->sender_type,
-                              c->sender_id ? ci_db_i64(p, c->sender_id)
-                                           : NULL,
-                              c->sender_name ? c->sender_name : "",
-                              c->content, now_s, now_s), &rows);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    m = apr_pcalloc(p, sizeof(*m));
-    m->id = ci_db_cell_i64(rows, 0, 0, 0);
-    m->uuid = uuid;
-    m->room_uuid = c->room->uuid;
-    m->room_id = c->room->id;
-    m->sender_type = c->sender_type;
-    m->sender_name = c->sender_name ? c->sender_name : "";
-    m->content = c->content;
-    m->created_at = now;
-    rv = ci_db_exec(db, p, CI_STMT_ROOM_TOUCH,
-                    CI_ARGS(now_s, ci_db_i64(p, m->id),
-                            ci_db_i64(p, c->room->id)), NULL);
-    if (rv == APR_SUCCESS && ci_db_dialect(db) == CI_DIALECT_PGSQL) {
-        rv = ci_db_select(db, p, CI_STMT_NOTIFY, CI_ARGS(apr_psprintf(p,
-                          "%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
-                          c->room->id, m->id)), &rows);
-    }
-    c->msg = m;
     return rv;
+}
+
+/* Whether `br` takes a message from `sender_type`: APR_SUCCESS or the
+ * refusal. */
+static apr_status_t room_accepts(const batch_room_t *br,
+                                 const char *sender_type)
+{
+    int visitor = !strcmp(sender_type, "visitor");
+
+    if (!br->found) {
+        return CI_CHAT_EGONE;
+    }
+    if (visitor && br->blocked) {
+        return CI_CHAT_EBLOCKED;
+    }
+    return visitor && !br->active ? CI_CHAT_ECLOSED : APR_SUCCESS;
+}
+
+/* Inserts the accepted posts (`rows`, in posts order) and fills in their
+ * ids and prev_id, advancing each room's last_id. */
+static apr_status_t batch_insert(ci_db_t *db, apr_pool_t *p, const batch_t *b,
+                                 apr_hash_t *rooms, const json_t *rows_j,
+                                 const char *now_s)
+{
+    apr_hash_t *ids = apr_hash_make(p);
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    rv = ci_db_select(db, p, CI_STMT_MSGS_INSERT,
+                      CI_ARGS(now_s, now_s, json_arg(p, rows_j)), &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        apr_hash_set(ids, ci_db_cell(rows, i, 1), APR_HASH_KEY_STRING,
+                     ci_db_cell(rows, i, 0));
+    }
+    for (i = 0; i < b->n; i++) {
+        ci_chat_post_t *po = &b->posts[i];
+        batch_room_t *br;
+        const char *id;
+
+        if (!po->msg) {
+            continue;
+        }
+        id = apr_hash_get(ids, po->msg->uuid, APR_HASH_KEY_STRING);
+        if (!id || ci_parse_int64(id, &po->msg->id)) {
+            return CI_DB_EQUERY;    /* cannot happen: RETURNING lost it */
+        }
+        br = apr_hash_get(rooms, &po->room_id, sizeof(po->room_id));
+        po->prev_id = br->last_id;
+        br->last_id = po->msg->id;
+        br->posted = 1;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
+{
+    const batch_t *b = baton;
+    apr_int64_t now = ci_now_usec();
+    const char *now_s = ci_db_i64(p, now);
+    json_t *order, *rows_j, *touch, *notes;
+    apr_hash_t *rooms;
+    apr_status_t rv;
+    apr_size_t k;
+    int i;
+
+    rv = batch_lock(db, p, b, &rooms, &order);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rows_j = ci_json_own(p, json_array());
+    for (i = 0; i < b->n; i++) {
+        ci_chat_post_t *po = &b->posts[i];
+        const char *name = po->sender_name ? po->sender_name : "";
+        ci_message_t *m;
+        json_t *row;
+
+        po->msg = NULL;
+        po->prev_id = 0;
+        po->status = room_accepts(apr_hash_get(rooms, &po->room_id,
+                                               sizeof(po->room_id)),
+                                  po->sender_type);
+        if (po->status != APR_SUCCESS) {
+            continue;
+        }
+        m = apr_pcalloc(p, sizeof(*m));
+        m->uuid = ci_uuid4(p);
+        if (!m->uuid) {
+            return APR_EGENERAL;
+        }
+        row = json_pack("[sIsoss]", m->uuid, (json_int_t)po->room_id,
+                        po->sender_type, po->sender_id
+                        ? json_integer(po->sender_id) : json_null(),
+                        name, po->content);
+        if (!row) {
+            po->status = APR_EINVAL;        /* not UTF-8: callers check */
+            continue;
+        }
+        json_array_append_new(rows_j, row);
+        m->room_uuid = po->room_uuid;
+        m->room_id = po->room_id;
+        m->sender_type = po->sender_type;
+        m->sender_name = name;
+        m->content = po->content;
+        m->created_at = now;
+        po->msg = m;
+    }
+    if (!json_array_size(rows_j)) {
+        return APR_SUCCESS;
+    }
+    rv = batch_insert(db, p, b, rooms, rows_j, now_s);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    touch = ci_json_own(p, json_array());
+    notes = ci_json_own(p, json_array());
+    for (k = 0; k < json_array_size(order); k++) {
+        apr_int64_t id = json_integer_value(json_array_get(order, k));
+        const batch_room_t *br = apr_hash_get(rooms, &id, sizeof(id));
+
+        if (br->posted) {
+            json_array_append_new(touch, json_pack("[II]", (json_int_t)id,
+                                                   (json_int_t)br->last_id));
+            json_array_append_new(notes, json_string(apr_psprintf(p,
+                                  "%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
+                                  id, br->last_id)));
+        }
+    }
+    rv = ci_db_exec(db, p, CI_STMT_ROOMS_TOUCH,
+                    CI_ARGS(now_s, json_arg(p, touch)), NULL);
+    if (rv == APR_SUCCESS && ci_db_dialect(db) == CI_DIALECT_PGSQL) {
+        ci_db_rows_t *rows;
+
+        rv = ci_db_select(db, p, CI_STMT_NOTIFY_MANY,
+                          CI_ARGS(json_arg(p, notes)), &rows);
+    }
+    return rv;
+}
+
+apr_status_t ci_chat_post_many(ci_db_t *db, apr_pool_t *p,
+                               ci_chat_post_t *posts, int n)
+{
+    batch_t b;
+
+    b.posts = posts;
+    b.n = n;
+    return n > 0 ? ci_db_txn(db, p, post_many_txn, &b) : APR_SUCCESS;
 }
 
 apr_status_t ci_chat_post(ci_db_t *db, apr_pool_t *p, const ci_room_t *room,
@@ -206,18 +365,19 @@ apr_status_t ci_chat_post(ci_db_t *db, apr_pool_t *p, const ci_room_t *room,
                           const char *sender_name, const char *content,
                           ci_message_t **msg)
 {
-    post_ctx_t c;
+    ci_chat_post_t po;
     apr_status_t rv;
 
-    memset(&c, 0, sizeof(c));
-    c.room = room;
-    c.sender_type = sender_type;
-    c.sender_id = sender_id;
-    c.sender_name = sender_name;
-    c.content = content;
-    rv = ci_db_txn(db, p, post_txn, &c);
-    *msg = rv == APR_SUCCESS ? c.msg : NULL;
-    return rv;
+    memset(&po, 0, sizeof(po));
+    po.room_id = room->id;
+    po.room_uuid = room->uuid;
+    po.sender_type = sender_type;
+    po.sender_id = sender_id;
+    po.sender_name = sender_name;
+    po.content = content;
+    rv = ci_chat_post_many(db, p, &po, 1);
+    *msg = rv == APR_SUCCESS ? po.msg : NULL;
+    return rv == APR_SUCCESS ? po.status : rv;
 }
 
 apr_status_t ci_chat_message_id(ci_db_t *db, apr_pool_t *p,

@@ -90,9 +90,44 @@ ci_chat_role_t ci_chat_role(apr_pool_t *p, const ci_room_t *room,
                             const char *visitor_token,
                             const char *user_uuid);
 
-/* Commits a message into `room` and NOTIFYs on PostgreSQL. The sender is
- * "visitor" (sender_id 0) or "owner"/"user" (sender_id the user id).
- * *msg receives the stored row. */
+/* Why a post was refused, checked inside its transaction (the room may
+ * have changed since the caller looked at it). */
+#define CI_CHAT_EGONE    (APR_OS_START_USERERR + 121) /* room deleted */
+#define CI_CHAT_ECLOSED  (APR_OS_START_USERERR + 122) /* visitor, closed */
+#define CI_CHAT_EBLOCKED (APR_OS_START_USERERR + 123) /* visitor, blocked */
+
+/* The DRF detail of a refusal (one of the three above), else NULL. */
+const char *ci_chat_refusal_detail(apr_status_t status);
+
+/* One message to post. The sender is "visitor" (sender_id 0) or
+ * "owner"/"user" (sender_id the user id). */
+typedef struct ci_chat_post_t {
+    apr_int64_t room_id;
+    const char *room_uuid;
+    const char *sender_type;
+    apr_int64_t sender_id;
+    const char *sender_name;        /* NULL: "" */
+    const char *content;
+    /* Results: */
+    apr_status_t status;            /* APR_SUCCESS or CI_CHAT_E* */
+    ci_message_t *msg;              /* the stored row, when posted */
+    apr_int64_t prev_id;            /* the room's last message before it
+                                     * (0: none): a reader that has
+                                     * broadcast up to prev_id can send msg
+                                     * next without reading the room */
+} ci_chat_post_t;
+
+/* Commits the posts of `posts` that their rooms accept, in one
+ * transaction of one statement each for locking, inserting, touching
+ * the rooms and (PostgreSQL) NOTIFYing "<room id>:<last id>" once per
+ * room. Messages of one room take ascending ids in array order. Returns
+ * APR_SUCCESS (each post's status says whether it was stored) or the
+ * ci_db error (nothing was stored). Results come from `p`. */
+apr_status_t ci_chat_post_many(ci_db_t *db, apr_pool_t *p,
+                               ci_chat_post_t *posts, int n);
+
+/* ci_chat_post_many() of one message into `room`: APR_SUCCESS and *msg,
+ * a CI_CHAT_E* refusal, or a ci_db error. */
 apr_status_t ci_chat_post(ci_db_t *db, apr_pool_t *p, const ci_room_t *room,
                           const char *sender_type, apr_int64_t sender_id,
                           const char *sender_name, const char *content,

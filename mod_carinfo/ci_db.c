@@ -14,7 +14,7 @@ struct ci_db_t {
     apr_pool_t *pool;               /* the connection's pool */
     ci_dialect_t dialect;
     int owned;                      /* opened by ci_db_open */
-    apr_dbd_transaction_t *txn;     /* open transaction, or NULL */
+    int txn;                        /* a transaction is open */
     int txn_retryable;              /* a txn statement failed, retry it all */
     apr_status_t txn_error;         /* first statement failure in the txn */
     apr_dbd_prepared_t *stmt[CI_STMT__COUNT];
@@ -300,41 +300,61 @@ apr_status_t ci_db_exec(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
     return run(db, p, id, args, NULL, affected);
 }
 
+/* BEGIN, COMMIT or ROLLBACK as plain SQL; 0 or the driver's code.
+ * Not apr_dbd_transaction_start/end: apr-util 1.6's PostgreSQL driver
+ * dereferences a NULL transaction when BEGIN fails (a server that went
+ * away), which crashes the process; the SQL is the same (SQLite's
+ * driver sends BEGIN IMMEDIATE too). */
+static int txn_sql(ci_db_t *db, const char *sql)
+{
+    int n = 0, rc = apr_dbd_query(db->driver, db->handle, &n, sql);
+
+    if (rc) {
+        set_error(db, rc);
+    }
+    return rc;
+}
+
 apr_status_t ci_db_txn(ci_db_t *db, apr_pool_t *p, ci_db_txn_fn *fn,
                        void *baton)
 {
+    const char *begin = db->dialect == CI_DIALECT_SQLITE ? "BEGIN IMMEDIATE"
+                                                         : "BEGIN";
     apr_status_t rv = APR_SUCCESS;
-    int attempt, rc;
+    int attempt;
 
     for (attempt = 0; attempt < 2; attempt++) {
-        db->txn = NULL;
         db->txn_retryable = 0;
         db->txn_error = APR_SUCCESS;
-        rc = apr_dbd_transaction_start(db->driver, p, db->handle, &db->txn);
-        if (rc) {
-            set_error(db, rc);
-            db->txn = NULL;
+        if (txn_sql(db, begin)) {
             if (apr_dbd_check_conn(db->driver, db->pool, db->handle)) {
                 return CI_DB_EUNAVAIL;
             }
+            rv = CI_DB_EQUERY;
             continue;
         }
+        db->txn = 1;
         rv = fn(db, p, baton);
         if (rv == APR_SUCCESS && db->txn_error) {
-            /* fn ignored a failed statement, but the driver will roll the
-             * whole transaction back: say so instead of "committed". */
+            /* fn ignored a failed statement, but the database will roll
+             * the whole transaction back: say so instead of "committed". */
             rv = db->txn_error;
         }
+        db->txn = 0;
         if (rv != APR_SUCCESS) {
-            apr_dbd_transaction_mode_set(db->driver, db->txn,
-                                         APR_DBD_TRANSACTION_ROLLBACK);
+            txn_sql(db, "ROLLBACK");
         }
-        rc = apr_dbd_transaction_end(db->driver, p, db->txn);
-        db->txn = NULL;
-        if (rv == APR_SUCCESS && rc) {
-            set_error(db, rc);
+        else if (txn_sql(db, "COMMIT")) {
             rv = is_constraint(db->errbuf) ? CI_DB_ECONSTRAINT : CI_DB_EQUERY;
             db->txn_retryable = rv == CI_DB_EQUERY;
+            if (db->dialect == CI_DIALECT_SQLITE) {
+                char why[sizeof(db->errbuf)];
+
+                /* SQLite can keep a failed COMMIT's transaction open */
+                memcpy(why, db->errbuf, sizeof(why));
+                txn_sql(db, "ROLLBACK");
+                memcpy(db->errbuf, why, sizeof(why));
+            }
         }
         if (rv == APR_SUCCESS || !db->txn_retryable) {
             return rv;

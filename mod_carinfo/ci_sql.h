@@ -125,9 +125,41 @@
     X(ROOMS_OF_OWNER_COUNT, \
       "SELECT COUNT(*) FROM rooms r WHERE r.owner_id = %lld " \
       "AND r.kind = 'visitor' AND r.is_deleted = 0", NULL) \
-    X(ROOM_TOUCH, \
-      "UPDATE rooms SET updated_at = %lld, last_message_id = %lld " \
-      "WHERE id = %lld", NULL) \
+    /* Posting (ci_chat_post_many), one statement per batch. Arguments are \
+     * JSON arrays (SQLite's json_each, PostgreSQL's json functions), so a \
+     * batch of any size is one prepared statement. PostgreSQL locks the \
+     * rooms, in id order, until the commit: posts into one room then \
+     * take their ids in commit order. */ \
+    X(ROOMS_LOCK, \
+      "SELECT r.id, COALESCE(r.last_message_id, 0), r.is_active, " \
+      "r.visitor_blocked, r.is_deleted FROM rooms r " \
+      "WHERE r.id IN (SELECT j.value FROM json_each(%s) j)", \
+      "SELECT r.id, COALESCE(r.last_message_id, 0), r.is_active, " \
+      "r.visitor_blocked, r.is_deleted FROM rooms r " \
+      "WHERE r.id IN (SELECT j::bigint FROM " \
+      "json_array_elements_text(%s::json) j) ORDER BY r.id FOR UPDATE") \
+    /* [[uuid, room id, sender type, sender id or null, name, text]...] */ \
+    X(MSGS_INSERT, \
+      "INSERT INTO messages (uuid, room_id, sender_type, sender_id, " \
+      "sender_name, content, created_at, updated_at) " \
+      "SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, " \
+      "j.value ->> 4, j.value ->> 5, %lld, %lld FROM json_each(%s) j " \
+      "ORDER BY j.key RETURNING id, uuid", \
+      "INSERT INTO messages (uuid, room_id, sender_type, sender_id, " \
+      "sender_name, content, created_at, updated_at) " \
+      "SELECT j.e ->> 0, (j.e ->> 1)::bigint, j.e ->> 2, " \
+      "(j.e ->> 3)::bigint, j.e ->> 4, j.e ->> 5, %lld, %lld " \
+      "FROM json_array_elements(%s::json) WITH ORDINALITY AS j(e, n) " \
+      "ORDER BY j.n RETURNING id, uuid") \
+    /* [[room id, its last message id]...] */ \
+    X(ROOMS_TOUCH, \
+      "UPDATE rooms SET updated_at = %lld, " \
+      "last_message_id = j.value ->> 1 FROM json_each(%s) j " \
+      "WHERE rooms.id = j.value ->> 0", \
+      "UPDATE rooms SET updated_at = %lld, " \
+      "last_message_id = (j.e ->> 1)::bigint " \
+      "FROM json_array_elements(%s::json) j(e) " \
+      "WHERE rooms.id = (j.e ->> 0)::bigint") \
     X(ROOM_SET_STATE, \
       "UPDATE rooms SET is_active = COALESCE(%d, is_active), " \
       "visitor_blocked = COALESCE(%d, visitor_blocked), updated_at = %lld " \
@@ -135,10 +167,6 @@
     X(ROOM_OWNER_READ, \
       "UPDATE rooms SET owner_last_read_id = %lld " \
       "WHERE id = %lld AND owner_last_read_id < %lld", NULL) \
-    X(MSG_INSERT, \
-      "INSERT INTO messages (uuid, room_id, sender_type, sender_id, " \
-      "sender_name, content, created_at, updated_at) " \
-      "VALUES (%s, %lld, %s, %lld, %s, %s, %lld, %lld) RETURNING id", NULL) \
     X(MSG_ID_IN_ROOM, \
       "SELECT m.id FROM messages m WHERE m.uuid = %s AND m.room_id = %lld", \
       NULL) \
@@ -149,12 +177,13 @@
     X(MSG_BY_ID, \
       "SELECT " CI_SQL_MSG_COLS " FROM messages m " \
       "JOIN rooms r ON r.id = m.room_id WHERE m.id = %lld", NULL) \
-    X(ROOM_LOCK, "SELECT %lld", \
-      "SELECT id FROM rooms WHERE id = %lld FOR UPDATE") \
     X(MSG_LAST_ID, \
       "SELECT COALESCE(MAX(m.id), 0) FROM messages m WHERE m.room_id = %lld", \
       NULL) \
-    X(NOTIFY, "SELECT %s", "SELECT pg_notify('carinfo_chat', %s)") \
+    /* PostgreSQL only: ["<room id>:<message id>"...] */ \
+    X(NOTIFY_MANY, "SELECT %s", \
+      "SELECT pg_notify('carinfo_chat', j) " \
+      "FROM json_array_elements_text(%s::json) j") \
     X(USER_BY_ID, \
       "SELECT " CI_SQL_USER_COLS " FROM users u WHERE u.id = %lld", NULL) \
     X(QR_CLAIM, \

@@ -301,6 +301,18 @@ int ci_chat_h_messages(ci_req_t *req)
     return ci_http_send_json(req, HTTP_OK, list);
 }
 
+int ci_chat_h_post_failed(ci_req_t *req, apr_status_t rv, int logno)
+{
+    const char *refusal = ci_chat_refusal_detail(rv);
+
+    if (!refusal) {
+        return ci_http_db_fail(req, rv, logno);
+    }
+    return ci_http_fail(req, rv == CI_CHAT_EGONE ? HTTP_NOT_FOUND
+                                                 : HTTP_FORBIDDEN,
+                        logno, refusal);
+}
+
 void ci_chat_h_announce(ci_req_t *req, const ci_message_t *msg)
 {
     apr_status_t rv;
@@ -349,7 +361,7 @@ int ci_chat_h_send(ci_req_t *req)
                                             : room->visitor_name,
                       text, &msg);
     if (rv != APR_SUCCESS) {
-        return ci_http_db_fail(req, rv, 10122);
+        return ci_chat_h_post_failed(req, rv, 10122);
     }
     ci_chat_h_announce(req, msg);
     return ci_http_send_json(req, HTTP_CREATED,

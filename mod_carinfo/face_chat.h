@@ -17,4 +17,9 @@ int ci_chat_h_send(ci_req_t *req);          /* POST .../rooms/<id>/messages/ */
  * room's sockets get it at once. Best effort: logged at debug. */
 void ci_chat_h_announce(ci_req_t *req, const ci_message_t *msg);
 
+/* Answers a failed ci_chat_post(): 404/403 with the refusal's detail
+ * (the room changed after the handler looked at it), else the database
+ * failure. Returns OK, like ci_http_problem(). */
+int ci_chat_h_post_failed(ci_req_t *req, apr_status_t rv, int logno);
+
 #endif /* mod_carinfo_face_chat_h */

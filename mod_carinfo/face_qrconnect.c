@@ -200,7 +200,7 @@ static int post_and_answer(ci_req_t *req, ci_room_t *room,
     rv = ci_chat_post(req->db, p, room, sender_type, sender_id, sender_name,
                       content, &msg);
     if (rv != APR_SUCCESS) {
-        return ci_http_db_fail(req, rv, 10147);
+        return ci_chat_h_post_failed(req, rv, 10147);
     }
     ci_chat_h_announce(req, msg);
     j = ci_json_own(p, json_object());

@@ -33,6 +33,8 @@
 
 #define CI_RELAY_DEFAULT_LISTEN "127.0.0.1:9001"
 #define CI_RELAY_DEFAULT_MAX_FRAME 16384
+#define CI_RELAY_DEFAULT_MAX_RATE 20    /* messages a second, per socket */
+#define CI_RELAY_DEFAULT_MAX_BURST 40
 
 struct ci_relay_chat_t;             /* relay_chat.c: rooms and sessions */
 struct ci_relay_pg_t;               /* relay_pg.c: the LISTEN connection */
@@ -52,6 +54,9 @@ typedef struct ci_relay_config_t {
     const char *user;           /* --user: who to become when root */
     apr_size_t max_frame;       /* --max-frame: largest client message */
     int ping_secs;              /* --ping-interval: idle time before a PING */
+    int max_rate;               /* --max-rate: a socket's messages a second
+                                 * (token bucket refill); 0: no limit */
+    int max_burst;              /* --max-burst: the bucket's size */
 } ci_relay_config_t;
 
 typedef struct ci_relay_t {

@@ -256,6 +256,9 @@ static int open_room(ci_relay_t *relay, struct lws *wsi, apr_pool_t *p,
         grant->user_id = user->id;
         grant->sender_name = user->full_name ? user->full_name : "";
     }
+    else {
+        grant->sender_name = room->visitor_name;    /* never changes */
+    }
     grant->since = -1;
     return c->since ? read_since(relay, wsi, p, db, room, c->since,
                                  &grant->since)

@@ -23,7 +23,9 @@ typedef struct ci_relay_grant_t {
     char room_uuid[CI_UUID_LEN + 1];
     ci_chat_role_t role;            /* CI_CHAT_VISITOR or CI_CHAT_OWNER */
     apr_int64_t user_id;            /* the owner's user id; 0 for visitors */
-    const char *sender_name;        /* the owner's full name (from `p`) */
+    const char *sender_name;        /* the name the socket posts under: the
+                                     * owner's full name or the room's
+                                     * visitor name (from `p`) */
     apr_int64_t since;              /* replay after this id; -1: no replay */
 } ci_relay_grant_t;
 

@@ -42,7 +42,7 @@
 #include "relay_room.h"
 
 #define HISTORY_BATCH 500           /* messages per history read */
-#define FLOOD_FRAMES 20             /* messages one socket may send per s */
+#define BATCH_MAX 500               /* messages in one commit, at most */
 #define PENDING_TTL (30 * LWS_US_PER_SEC)   /* grant -> ESTABLISHED */
 #define CLOSE_TRY_AGAIN_LATER 1013
 #define SNDBUF_SIZE (256 * 1024)    /* SO_SNDBUF of a chat socket */
@@ -174,58 +174,145 @@ static const char *check_frame(apr_pool_t *p, const char *buf,
     return NULL;
 }
 
-/* Stores the message and broadcasts it, or answers with an error frame. */
-static void post(ci_relay_t *relay, ci_relay_session_t *pss, apr_pool_t *p,
-                 const char *text)
-{
-    ci_db_t *db = ci_relay_db_get(relay);
-    int owner = pss->role == CI_CHAT_OWNER;
-    ci_room_t *room = NULL;
-    ci_message_t *m;
-    apr_status_t rv;
+/* --- posting: group commit ------------------------------------------ */
 
-    if (!db) {
+/* A checked message waiting for its commit. Every message that arrives in
+ * one service pass joins chat->batch, and the next pass commits the batch
+ * in one transaction (flush()) before broadcasting it: under load, one
+ * commit carries many messages; alone, a message waits for no timer. */
+typedef struct post_t {
+    lws_dll2_t list;                /* in chat->batch */
+    ci_relay_session_t *pss;        /* the sender; NULL once it closed */
+    apr_int64_t room_id;
+    char room_uuid[CI_UUID_LEN + 1];
+    int owner;
+    apr_int64_t user_id;
+    const char *sender_name;        /* these two point past the struct */
+    const char *text;
+} post_t;
+
+/* The error frame for a post that could not be stored. */
+static void post_refused(ci_relay_session_t *pss, apr_pool_t *p,
+                         apr_status_t status)
+{
+    const char *detail = ci_chat_refusal_detail(status);
+
+    if (!pss) {
+        return;
+    }
+    if (!detail) {
         ci_relay_send_error(pss, p, "unavailable", UNAVAILABLE);
+    }
+    else {
+        ci_relay_send_error(pss, p, status == CI_CHAT_EGONE
+                                    ? "not_found" : "permission_denied",
+                            detail);
+    }
+}
+
+/* Commits the batch and broadcasts what it stored, in id order. */
+static void flush(struct ci_relay_chat_t *chat)
+{
+    ci_relay_t *relay = chat->relay;
+    int n = (int)chat->batch.count, i = 0;
+    ci_chat_post_t *posts;
+    post_t **items;
+    apr_status_t rv;
+    apr_pool_t *p;
+    ci_db_t *db;
+
+    chat->flush_armed = 0;
+    lws_sul_cancel(&chat->flush);
+    if (!n) {
         return;
     }
-    /* The room as it is now: it may have been closed or blocked. */
-    rv = ci_chat_room(db, p, pss->room->uuid, &room);
-    if (rv != APR_SUCCESS) {
-        ci_relay_db_failed(relay, "room by uuid", rv);
-        ci_relay_send_error(pss, p, "unavailable", UNAVAILABLE);
-        return;
-    }
-    if (!room) {
-        ci_relay_send_error(pss, p, "not_found", "Not found.");
-        return;
-    }
-    if (!owner && (room->visitor_blocked || !room->is_active)) {
-        ci_relay_send_error(pss, p, "permission_denied",
-                            room->visitor_blocked
-                            ? "You do not have permission to perform this "
-                              "action."
-                            : "This chat is closed.");
-        return;
-    }
-    rv = ci_chat_post(db, p, room, owner ? "owner" : "visitor",
-                      owner ? pss->user_id : 0,
-                      owner ? pss->sender_name : room->visitor_name, text,
-                      &m);
-    if (rv != APR_SUCCESS) {
+    apr_pool_create(&p, relay->pool);
+    posts = apr_pcalloc(p, (apr_size_t)n * sizeof(*posts));
+    items = apr_palloc(p, (apr_size_t)n * sizeof(*items));
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1,
+                               lws_dll2_get_head(&chat->batch)) {
+        post_t *po = lws_container_of(d, post_t, list);
+
+        lws_dll2_remove(d);
+        items[i] = po;
+        posts[i].room_id = po->room_id;
+        posts[i].room_uuid = po->room_uuid;
+        posts[i].sender_type = po->owner ? "owner" : "visitor";
+        posts[i].sender_id = po->user_id;
+        posts[i].sender_name = po->sender_name;
+        posts[i].content = po->text;
+        i++;
+    } lws_end_foreach_dll_safe(d, d1);
+    db = ci_relay_db_get(relay);
+    rv = db ? ci_chat_post_many(db, p, posts, n) : CI_DB_EUNAVAIL;
+    if (db && rv != APR_SUCCESS) {
         ci_relay_db_failed(relay, "message insert", rv);
+    }
+    else if (db) {
+        ci_relay_db_ok(relay);
+        ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                      CILOGNO(10535) "committed a batch of %d message(s)", n);
+    }
+    for (i = 0; i < n; i++) {
+        if (rv != APR_SUCCESS || posts[i].status != APR_SUCCESS) {
+            post_refused(items[i]->pss, p, rv != APR_SUCCESS
+                                           ? rv : posts[i].status);
+        }
+        else {
+            ci_relay_room_posted(relay, p, posts[i].msg, posts[i].prev_id);
+        }
+        free(items[i]);
+    }
+    apr_pool_destroy(p);
+}
+
+static void flush_timer(lws_sorted_usec_list_t *sul)
+{
+    flush(lws_container_of(sul, struct ci_relay_chat_t, flush));
+}
+
+/* Queues a checked message of `pss` for the next commit. */
+static void post(struct ci_relay_chat_t *chat, ci_relay_session_t *pss,
+                 apr_pool_t *p, const char *text)
+{
+    const char *name = pss->sender_name ? pss->sender_name : "";
+    size_t tlen = strlen(text) + 1, nlen = strlen(name) + 1;
+    post_t *po = malloc(sizeof(*po) + tlen + nlen);
+
+    if (!po) {
         ci_relay_send_error(pss, p, "unavailable", UNAVAILABLE);
         return;
     }
-    ci_relay_db_ok(relay);
-    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
-                  CILOGNO(10535) "message %" APR_INT64_T_FMT " posted in "
-                  "room %" APR_INT64_T_FMT " by the %s", m->id, room->id,
-                  owner ? "owner" : "visitor");
-    /* What was committed before it and not broadcast yet goes first: a
-     * notification can still be on its way. */
-    if (!pss->room->started || ci_relay_room_read_after(relay, pss->room)) {
-        ci_relay_room_deliver(pss->room, p, m, 1);
+    memset(po, 0, sizeof(*po));
+    po->pss = pss;
+    po->room_id = pss->room->id;
+    memcpy(po->room_uuid, pss->room->uuid, sizeof(po->room_uuid));
+    po->owner = pss->role == CI_CHAT_OWNER;
+    po->user_id = po->owner ? pss->user_id : 0;
+    po->text = memcpy((char *)(po + 1), text, tlen);
+    po->sender_name = memcpy((char *)(po + 1) + tlen, name, nlen);
+    lws_dll2_add_tail(&po->list, &chat->batch);
+    if (chat->batch.count >= BATCH_MAX) {
+        flush(chat);
     }
+    else if (!chat->flush_armed) {
+        chat->flush_armed = 1;
+        lws_sul_schedule(chat->context, 0, &chat->flush, flush_timer, 0);
+    }
+}
+
+/* A closing session's posts stay in the batch (they are committed), but
+ * nobody gets their error frames. */
+static void posts_orphan(struct ci_relay_chat_t *chat, ci_relay_session_t *pss)
+{
+    lws_start_foreach_dll(struct lws_dll2 *, d,
+                          lws_dll2_get_head(&chat->batch)) {
+        post_t *po = lws_container_of(d, post_t, list);
+
+        if (po->pss == pss) {
+            po->pss = NULL;
+        }
+    } lws_end_foreach_dll(d);
 }
 
 /* A complete client message. */
@@ -250,8 +337,8 @@ static void on_message(ci_relay_t *relay, ci_relay_session_t *pss)
                       APR_INT64_T_FMT ": %s", pss->room->id, code);
         ci_relay_send_error(pss, p, code, detail);
     }
-    else {
-        post(relay, pss, p, text);
+    else if (relay->chat) {
+        post(relay->chat, pss, p, text);
     }
     apr_pool_destroy(p);
 }
@@ -268,17 +355,32 @@ static int close_now(struct lws *wsi, int code, const char *reason)
     return -1;
 }
 
-/* Counts a new message; true when the socket sent more than FLOOD_FRAMES
- * within the current one-second window. */
-static int flooding(ci_relay_session_t *pss)
+/* Takes a token for a new message from the socket's bucket, which holds
+ * --max-burst and refills at --max-rate a second; true when it was empty.
+ * (Measured when frames are processed: a relay that lags sees a burst,
+ * which the bucket's size absorbs.) */
+static int flooding(const ci_relay_config_t *conf, ci_relay_session_t *pss)
 {
+    const apr_int64_t one = LWS_US_PER_SEC;
+    apr_int64_t full = (apr_int64_t)conf->max_burst * one;
     lws_usec_t now = lws_now_usecs();
 
-    if (now - pss->win_start >= LWS_US_PER_SEC) {
-        pss->win_start = now;
-        pss->win_count = 0;
+    if (!conf->max_rate) {
+        return 0;
     }
-    return ++pss->win_count > FLOOD_FRAMES;
+    if (!pss->bucket_at) {
+        pss->tokens = full;
+    }
+    else if (pss->tokens < full) {
+        pss->tokens += (now - pss->bucket_at) * conf->max_rate;
+        pss->tokens = pss->tokens < full ? pss->tokens : full;
+    }
+    pss->bucket_at = now;
+    if (pss->tokens < one) {
+        return 1;
+    }
+    pss->tokens -= one;
+    return 0;
 }
 
 /* LWS_CALLBACK_RECEIVE: a piece of a client message. */
@@ -295,11 +397,12 @@ static int on_receive(ci_relay_t *relay, struct lws *wsi,
         pss->rx = NULL;
         pss->rx_len = 0;
         pss->rx_binary = lws_frame_is_binary(wsi);
-        if (flooding(pss)) {
+        if (flooding(relay->conf, pss)) {
             ci_log_perror(CI_LOG_MARK, CI_LOG_INFO, APR_SUCCESS, NULL,
                           CILOGNO(10537) "closing a socket of room %"
-                          APR_INT64_T_FMT ": more than %d messages in a "
-                          "second (1008)", pss->room->id, FLOOD_FRAMES);
+                          APR_INT64_T_FMT ": more than %d messages a "
+                          "second, bursts of %d (1008)", pss->room->id,
+                          relay->conf->max_rate, relay->conf->max_burst);
             return close_now(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
                              "Too many messages.");
         }
@@ -531,6 +634,9 @@ static void on_closed(struct ci_relay_chat_t *chat, ci_relay_session_t *pss)
     apr_int64_t room_id = pss->room ? pss->room->id : 0;
 
     lws_sul_cancel(&pss->retry);
+    if (chat->batch.count) {
+        posts_orphan(chat, pss);
+    }
     ci_relay_room_leave(chat, pss);
     ci_relay_queue_clear(pss);
     ci_relay_hist_clear(pss);
@@ -591,6 +697,7 @@ static void protocol_destroy(struct ci_relay_chat_t *chat)
         free(apr_hash_this_val(hi));    /* none left after CLOSED, normally */
     }
     apr_hash_clear(chat->rooms);
+    flush(chat);                    /* what the last pass received */
     lws_sul_cancel(&chat->behind);
     if (chat->relay->chat == chat) {
         chat->relay->chat = NULL;

@@ -25,6 +25,8 @@
  *   relay -> client  {"id","room_id","sender_type","message","created_at"}
  *       for every message of the room, committed before it is sent, in
  *       commit order, to every socket of the room (the sender's included);
+ *       the messages that arrive in one pass of the event loop are
+ *       committed together (one transaction), then broadcast;
  *       with ?since= first every message after it, then live, never the
  *       same id twice and never an id at or below one already sent
  *   relay -> client  {"type":"error","code":"<code>","detail":"<text>"}
@@ -34,8 +36,10 @@
  *       (binary frame), permission_denied (closed room, blocked visitor),
  *       not_found (room deleted), unavailable (database down: the message
  *       was not stored, send it again).
- * Close codes: 1008 more than 20 messages within one second, or more than
- * 1000 frames waiting for a reader that does not read; 1009 a message
+ * Close codes: 1008 a socket that sends faster than its token bucket
+ * allows (--max-rate a second, bursts of --max-burst; 20 and 40 by
+ * default), or more than 1000 frames waiting for a reader that does not
+ * read; 1009 a message
  * larger than --max-frame bytes; 1013 the database failed during a
  * ?since= replay (reconnect with the same since).
  *

@@ -61,7 +61,7 @@ static struct lws_context *volatile signal_context;
 enum {
     OPT_LISTEN = 256, OPT_DBDRIVER, OPT_DBPARAMS, OPT_LOG_LEVEL,
     OPT_PARENT_PID, OPT_JWT_KEY, OPT_NOTIFY_SOCKET, OPT_USER, OPT_MAX_FRAME,
-    OPT_PING,
+    OPT_PING, OPT_MAX_RATE, OPT_MAX_BURST,
     OPT_HELP, OPT_VERSION
 };
 
@@ -76,6 +76,8 @@ static const apr_getopt_option_t options[] = {
     { "user", OPT_USER, 1, "the user to become when started as root" },
     { "max-frame", OPT_MAX_FRAME, 1, "largest client message in bytes" },
     { "ping-interval", OPT_PING, 1, "seconds of silence before a PING" },
+    { "max-rate", OPT_MAX_RATE, 1, "messages a socket may send a second" },
+    { "max-burst", OPT_MAX_BURST, 1, "messages a socket may send at once" },
     { "help", OPT_HELP, 0, "show this help" },
     { "version", OPT_VERSION, 0, "show the version" },
     { NULL, 0, 0, NULL }
@@ -90,6 +92,8 @@ static void usage(FILE *f)
           "                     --dbparams PARAMS [--jwt-key FILE]\n"
           "                     [--notify-socket PATH] [--user NAME] "
           "[--max-frame BYTES]\n"
+          "                     [--max-rate N] [--max-burst N] "
+          "[--ping-interval SECS]\n"
           "                     [--log-level LEVEL] [--parent-pid PID] "
           "[--help] [--version]\n"
           "  --listen ADDR:PORT  IPv4 address, [IPv6] or * (all), and port\n"
@@ -112,6 +116,12 @@ static void usage(FILE *f)
           "  --max-frame BYTES   close sockets that send a larger message "
           "(1009;\n"
           "                      default 16384)\n"
+          "  --max-rate N        messages a socket may send a second, "
+          "on average\n"
+          "                      (default 20; 0: no limit)\n"
+          "  --max-burst N       messages a socket may send at once "
+          "(default 40);\n"
+          "                      beyond either, it is closed (1008)\n"
           "  --ping-interval SECS  PING a silent socket after SECS seconds "
           "(default 30;\n"
           "                      keep it below Apache's Timeout)\n"
@@ -270,6 +280,19 @@ static apr_status_t set_option(apr_pool_t *p, int optch, const char *arg,
         }
         conf->ping_secs = (int)n;
         return APR_SUCCESS;
+    case OPT_MAX_RATE:
+    case OPT_MAX_BURST: {
+        int rate = optch == OPT_MAX_RATE;   /* 0 allowed: no limit */
+
+        if (ci_parse_int64(arg, &n) != 0 || n < !rate || n > 1000000) {
+            *err = apr_psprintf(p, "--%s '%s': expected a number of "
+                                "messages from %d to 1000000",
+                                rate ? "max-rate" : "max-burst", arg, !rate);
+            return APR_EINVAL;
+        }
+        *(rate ? &conf->max_rate : &conf->max_burst) = (int)n;
+        return APR_SUCCESS;
+    }
     default:
         *err = "unknown option";
         return APR_EINVAL;
@@ -293,6 +316,8 @@ static apr_status_t parse_args(apr_pool_t *p, int argc,
     conf->parent_pid = -1;
     conf->max_frame = CI_RELAY_DEFAULT_MAX_FRAME;
     conf->ping_secs = PING_SECS;
+    conf->max_rate = CI_RELAY_DEFAULT_MAX_RATE;
+    conf->max_burst = CI_RELAY_DEFAULT_MAX_BURST;
     *action = ACTION_RUN;
     rv = parse_listen(p, CI_RELAY_DEFAULT_LISTEN, conf, &err);
     if (rv != APR_SUCCESS) {

@@ -391,6 +391,24 @@ static void catch_up_behind(lws_sorted_usec_list_t *sul)
     }
 }
 
+void ci_relay_room_posted(ci_relay_t *relay, apr_pool_t *p,
+                          const ci_message_t *m, apr_int64_t prev_id)
+{
+    struct ci_relay_chat_t *chat = relay->chat;
+    ci_relay_room_t *room = chat ? room_get(chat, m->room_id) : NULL;
+
+    if (!room) {
+        return;                     /* its sockets have all gone */
+    }
+    if (!room->started || prev_id <= room->last_id) {
+        ci_relay_room_deliver(room, p, m, 0);
+    }
+    else if (!room->behind
+             && ci_relay_room_read_after(relay, room) != APR_SUCCESS) {
+        room_behind(chat, room);    /* in order, when the database is back */
+    }
+}
+
 void ci_relay_room_notify(ci_relay_t *relay, apr_int64_t room_id,
                           apr_int64_t msg_id)
 {

@@ -64,6 +64,9 @@ struct ci_relay_chat_t {
     lws_dll2_owner_t pending;       /* relay_chat.c's granted upgrades */
     lws_sorted_usec_list_t behind;  /* retries rooms that are behind */
     int behind_armed;
+    lws_dll2_owner_t batch;         /* relay_chat.c's posts to commit */
+    lws_sorted_usec_list_t flush;   /* commits the batch, next pass */
+    int flush_armed;
 };
 
 /* The chat protocol's per-session data: one socket. */
@@ -73,7 +76,7 @@ typedef struct ci_relay_session_t {
     ci_relay_room_t *room;
     ci_chat_role_t role;
     apr_int64_t user_id;            /* the owner's */
-    char *sender_name;              /* the owner's, malloc'd */
+    char *sender_name;              /* grant.sender_name, malloc'd */
     apr_int64_t last_sent;          /* highest message id sent */
 
     ci_relay_frame_t **q;           /* the queue: a ring of qcap */
@@ -88,8 +91,8 @@ typedef struct ci_relay_session_t {
     size_t rx_len;
     int rx_binary;
 
-    lws_usec_t win_start;           /* flood window */
-    unsigned int win_count;
+    lws_usec_t bucket_at;           /* flood limit: a token bucket, */
+    apr_int64_t tokens;             /* in messages x LWS_US_PER_SEC */
 
     int close_code;                 /* close at the next WRITEABLE */
     const char *close_reason;
@@ -149,6 +152,12 @@ apr_status_t ci_relay_room_read_after(ci_relay_t *relay,
  * Broadcasts what the room has not, if it has sockets here; duplicates
  * and rooms without sockets cost nothing. A database failure is logged
  * and the room retries (never fails). */
+/* Broadcasts `m`, which this relay has just committed after message
+ * `prev_id` of its room (ci_chat_post_t): at once when the room has
+ * broadcast up to prev_id, else after reading what came between. */
+void ci_relay_room_posted(ci_relay_t *relay, apr_pool_t *p,
+                          const ci_message_t *m, apr_int64_t prev_id);
+
 void ci_relay_room_notify(ci_relay_t *relay, apr_int64_t room_id,
                           apr_int64_t msg_id);
 

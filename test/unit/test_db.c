@@ -16,6 +16,7 @@
 #include <apr_strings.h>
 
 #include "unit.h"
+#include "ci_chat.h"
 #include "ci_db.h"
 #include "ci_migrate.h"
 #include "ci_sql.h"
@@ -804,6 +805,115 @@ START_TEST(sql_table_consistent)
 }
 END_TEST
 
+/* ---- posting messages in batches (ci_chat_post_many) ------------------ */
+
+/* A new visitor room of `owner` (a user id as text). */
+static ci_room_t *new_room(ci_db_t *db, const char *owner)
+{
+    const char *uuid = NULL, *token = NULL;
+    apr_int64_t owner_id = 0;
+    ci_room_t *room = NULL;
+
+    ck_assert_int_eq(ci_parse_int64(owner, &owner_id), 0);
+    ck_assert_int_eq(ci_chat_start(db, ut_pool, owner_id, "guest", &uuid,
+                                   &token), APR_SUCCESS);
+    ck_assert_int_eq(ci_chat_room(db, ut_pool, uuid, &room), APR_SUCCESS);
+    ck_assert_ptr_nonnull(room);
+    return room;
+}
+
+static void add_post(ci_chat_post_t *po, const ci_room_t *room,
+                     const char *sender_type, const char *text)
+{
+    memset(po, 0, sizeof(*po));
+    po->room_id = room->id;
+    po->room_uuid = room->uuid;
+    po->sender_type = sender_type;
+    po->sender_id = strcmp(sender_type, "visitor") ? room->owner_id : 0;
+    po->sender_name = "someone";
+    po->content = text;
+}
+
+START_TEST(post_many_batch)
+{
+    ci_db_t *db = open_migrated(), *other = open_conn();
+    const char *owner = add_user(db, ci_uuid4(ut_pool));
+    ci_room_t *a = new_room(db, owner), *closed = new_room(db, owner);
+    ci_room_t *gone = new_room(db, owner), *blocked = new_room(db, owner);
+    ci_chat_post_t po[7];
+    apr_array_header_t *msgs;
+    ci_db_rows_t *rows;
+    int i;
+
+    ck_assert_int_eq(ci_db_exec_raw(db, apr_psprintf(ut_pool,
+        "UPDATE rooms SET is_active = 0 WHERE id = %" APR_INT64_T_FMT,
+        closed->id)), APR_SUCCESS);
+    ck_assert_int_eq(ci_db_exec_raw(db, apr_psprintf(ut_pool,
+        "UPDATE rooms SET is_deleted = 1 WHERE id = %" APR_INT64_T_FMT,
+        gone->id)), APR_SUCCESS);
+    ck_assert_int_eq(ci_db_exec_raw(db, apr_psprintf(ut_pool,
+        "UPDATE rooms SET visitor_blocked = 1 WHERE id = %" APR_INT64_T_FMT,
+        blocked->id)), APR_SUCCESS);
+    add_post(&po[0], a, "visitor", "one 'quoted' \"text\" \\ ; DROP--");
+    add_post(&po[1], closed, "visitor", "into a closed room");
+    add_post(&po[2], closed, "owner", "the owner may still write");
+    add_post(&po[3], a, "owner", "two \xc3\xa9\xe2\x82\xac\xf0\x9f\x9a\x97");
+    add_post(&po[4], gone, "owner", "into a deleted room");
+    add_post(&po[5], blocked, "visitor", "blocked");
+    add_post(&po[6], a, "visitor", "three");
+    ck_assert_int_eq(ci_chat_post_many(db, ut_pool, po, 7), APR_SUCCESS);
+
+    ck_assert_int_eq(po[1].status, CI_CHAT_ECLOSED);
+    ck_assert_int_eq(po[4].status, CI_CHAT_EGONE);
+    ck_assert_int_eq(po[5].status, CI_CHAT_EBLOCKED);
+    ck_assert_str_eq(ci_chat_refusal_detail(po[1].status),
+                     "This chat is closed.");
+    ck_assert_ptr_null(ci_chat_refusal_detail(APR_SUCCESS));
+    for (i = 0; i < 7; i++) {
+        if (i == 1 || i == 4 || i == 5) {
+            ck_assert_ptr_null(po[i].msg);
+            continue;
+        }
+        ck_assert_int_eq(po[i].status, APR_SUCCESS);
+        ck_assert_ptr_nonnull(po[i].msg);
+        ck_assert_int_gt(po[i].msg->id, 0);
+        ck_assert_str_eq(po[i].msg->content, po[i].content);
+    }
+    /* Room a: ascending ids in array order, each after the one before. */
+    ck_assert_int_eq(po[0].prev_id, 0);
+    ck_assert_int_eq(po[3].prev_id, po[0].msg->id);
+    ck_assert_int_eq(po[6].prev_id, po[3].msg->id);
+    ck_assert_int_gt(po[6].msg->id, po[3].msg->id);
+    ck_assert_int_eq(po[2].prev_id, 0);
+    /* Committed, as stored, seen from another connection. */
+    ck_assert_int_eq(ci_chat_history(other, ut_pool, a->id, 0, 10, &msgs),
+                     APR_SUCCESS);
+    ck_assert_int_eq(msgs->nelts, 3);
+    for (i = 0; i < 3; i++) {
+        const ci_message_t *m = APR_ARRAY_IDX(msgs, i, ci_message_t *);
+        const ci_chat_post_t *want = &po[i == 0 ? 0 : i == 1 ? 3 : 6];
+
+        ck_assert_int_eq(m->id, want->msg->id);
+        ck_assert_str_eq(m->uuid, want->msg->uuid);
+        ck_assert_str_eq(m->content, want->content);
+        ck_assert_str_eq(m->sender_type, want->sender_type);
+        ck_assert_str_eq(m->room_uuid, a->uuid);
+    }
+    ck_assert_int_eq(ci_chat_history(other, ut_pool, gone->id, 0, 10, &msgs),
+                     APR_SUCCESS);
+    ck_assert_int_eq(msgs->nelts, 0);
+    /* The rooms point at their last message. */
+    rows = select_ok(other, CI_STMT_ROOMS_LOCK, CI_ARGS(apr_psprintf(ut_pool,
+                     "[%" APR_INT64_T_FMT "]", a->id)));
+    ck_assert_int_eq(rows->nrows, 1);
+    ck_assert_int_eq(ci_db_cell_i64(rows, 0, 1, -1), po[6].msg->id);
+    /* The next batch follows on. */
+    add_post(&po[0], a, "visitor", "four");
+    ck_assert_int_eq(ci_chat_post_many(db, ut_pool, po, 1), APR_SUCCESS);
+    ck_assert_int_eq(po[0].prev_id, po[6].msg->id);
+}
+END_TEST
+
 /* The database tests, for one driver. */
 static TCase *db_tcase(const char *name, void (*setup)(void))
 {
@@ -830,6 +940,7 @@ static TCase *db_tcase(const char *name, void (*setup)(void))
     tcase_add_test(tc, migration_under_prepared_statements);
     tcase_add_test(tc, open_close);
     tcase_add_test(tc, attach_caches_per_handle);
+    tcase_add_test(tc, post_many_batch);
     return tc;
 }
 

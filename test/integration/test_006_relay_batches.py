@@ -1,0 +1,137 @@
+"""The relay under bursts (issue 7): messages that arrive together are
+committed together, and every one of them is still stored once and
+broadcast after its commit, in the room's order; the flood limit is a
+token bucket that a burst within --max-burst does not trip."""
+import subprocess
+
+import pytest
+
+from accounts import new_user
+from test_003_chat_rest import history, start
+from test_004_relay_ws import owner, visitor, ws_url
+from wsclient import WS
+
+
+def open_rooms(env, client, n):
+    _, _, own = new_user(env, client, full_name="Burst Owner")
+    rooms = []
+    for i in range(n):
+        r = start(client, own["user"]["id"], "Burst %d" % i).json()
+        rooms.append({"owner": own, "id": r["room_id"],
+                      "vt": r["visitor_token"], "path": r["ws_path"],
+                      "token": own["tokens"]["access"]})
+    return rooms
+
+
+def stored(client, room):
+    return history(client, room["id"], visitor=room["vt"],
+                   query="limit=500").json()
+
+
+def test_ci_006_01_bursts_in_many_rooms(env, client):
+    """Four rooms, a visitor and an owner socket in each; every visitor
+    sends 30 messages back to back (within the burst) while the owners
+    answer. Each socket receives exactly its room's messages, each once,
+    in the order the room stored them."""
+    rooms = open_rooms(env, client, 4)
+    socks = [(visitor(env, r), owner(env, r)) for r in rooms]
+    try:
+        sent = {r["id"]: [] for r in rooms}
+        for k in range(30):
+            for r, (v, o) in zip(rooms, socks):
+                text = "%s v%d" % (r["id"][:8], k)
+                v.send({"message": text})
+                sent[r["id"]].append(text)
+                if k % 10 == 0:
+                    text = "%s o%d" % (r["id"][:8], k)
+                    o.send({"message": text})
+                    sent[r["id"]].append(text)
+        for r, (v, o) in zip(rooms, socks):
+            n = len(sent[r["id"]])
+            got = [s.recv_n(n) for s in (v, o)]   # broadcast: committed
+            want = stored(client, r)
+            assert sorted(m["content"] for m in want) == sorted(sent[r["id"]])
+            order = [(m["id"], m["content"]) for m in want]
+            for s, frames in zip((v, o), got):
+                assert [(f["id"], f["message"]) for f in frames] == order
+                assert all(f["room_id"] == r["id"] for f in frames)
+                assert s.quiet()            # nothing twice, nothing else
+            # the visitor's own order is kept within the room's order
+            mine = [c for _, c in order if " v" in c]
+            assert mine == ["%s v%d" % (r["id"][:8], k) for k in range(30)]
+    finally:
+        for pair in socks:
+            for s in pair:
+                s.close()
+
+
+def test_ci_006_02_sender_gone_before_commit(env, client):
+    """A visitor that sends and hangs up at once: its messages are
+    committed and reach the owner all the same."""
+    (room,) = open_rooms(env, client, 1)
+    o = owner(env, room)
+    try:
+        v = visitor(env, room)
+        for k in range(5):
+            v.send({"message": "parting %d" % k})
+        v.close()
+        got = [f["message"] for f in o.recv_n(5)]
+        assert got == ["parting %d" % k for k in range(5)]
+        assert [m["content"] for m in stored(client, room)] == got
+    finally:
+        o.close()
+
+
+def test_ci_006_03_token_bucket(env, client, tmp_path):
+    """--max-rate 5 --max-burst 5: five at once pass, five more after a
+    second's refill pass, a burst beyond what is left closes with 1008."""
+    from conftest import Client, TEST_EXTRA
+    from devtools.carinfo_dev.instance import Instance, free_port
+    inst = Instance(str(tmp_path / "rate"), free_port(), free_port(),
+                    db=(env.driver, env.db_params), build=env.build,
+                    extra=TEST_EXTRA, jwt_key=env.inst.jwt_key,
+                    relay_options=["--max-rate", "5", "--max-burst", "5"])
+    inst.start()
+    c = Client(inst, "rate")
+    try:
+        (room,) = open_rooms(env, c, 1)
+        v = WS(ws_url(inst, room["path"], visitor=room["vt"]))
+        try:
+            for burst in range(2):
+                for k in range(5):
+                    v.send({"message": "b%d m%d" % (burst, k)})
+                got = [f["message"] for f in v.recv_n(5)]
+                assert got == ["b%d m%d" % (burst, k) for k in range(5)]
+                v.idle(1.1)                 # refills 5 tokens
+            for k in range(12):
+                try:
+                    v.send({"message": "too many %d" % k})
+                except Exception:
+                    break
+            assert v.close_code() == 1008
+        finally:
+            v.close()
+        texts = [m["content"] for m in stored(c, room)]
+        assert texts[:10] == ["b%d m%d" % (b, k) for b in range(2)
+                              for k in range(5)]
+        assert len(texts) < 22              # the flood was cut short
+        inst.errorlog.ignore_recent(lognos=["CI10537"])
+        assert inst.errorlog.check() == []
+    finally:
+        c.close()
+        inst.stop()
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--max-rate", "-1"], "--max-rate '-1'"),
+    (["--max-rate", "lots"], "--max-rate 'lots'"),
+    (["--max-burst", "0"], "--max-burst '0'"),
+    (["--max-burst", "2000000"], "--max-burst '2000000'"),
+])
+def test_ci_006_04_bad_rate_options(env, args, says):
+    """A bad limit is a configuration error: exit status 254 (httpd does
+    not restart it), and the message names the option."""
+    r = subprocess.run([env.build.relay_bin, "--dbparams", "/nonexistent"]
+                       + args, capture_output=True, timeout=10)
+    assert r.returncode == 254
+    assert says in r.stderr.decode()
