@@ -297,7 +297,7 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
             continue;
         }
         m = apr_pcalloc(p, sizeof(*m));
-        m->uuid = ci_uuid4(p);
+        m->uuid = ci_uuid7(p, now);
         if (!m->uuid) {
             return APR_EGENERAL;
         }

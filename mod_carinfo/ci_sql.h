@@ -32,6 +32,9 @@
 /* X(NAME, sqlite-or-common SQL, PostgreSQL SQL or NULL) */
 #define CI_SQL_STATEMENTS(X) \
     X(PING, "SELECT 1", NULL) \
+    /* carinfo-relay on SQLite: checkpoints off its loop (relay_sqlite.h) */ \
+    X(WAL_NO_AUTOCHECKPOINT, "PRAGMA wal_autocheckpoint=0", "SELECT 0") \
+    X(WAL_CHECKPOINT, "PRAGMA wal_checkpoint(PASSIVE)", "SELECT 0, 0, 0") \
     X(SCHEMA_VERSION, \
       "SELECT COALESCE(MAX(version), 0) FROM schema_version", NULL) \
     X(SCHEMA_VERSION_ADD, \

@@ -7,17 +7,12 @@
 
 static const char hexd[] = "0123456789abcdef";
 
-const char *ci_uuid4(apr_pool_t *p)
+/* The canonical text of the 16 bytes of a UUID. */
+static const char *uuid_text(apr_pool_t *p, const unsigned char *b)
 {
-    unsigned char b[16];
     char *s, *o;
     int i;
 
-    if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
-        return NULL;
-    }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     o = s = apr_palloc(p, CI_UUID_LEN + 1);
     for (i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10) {
@@ -28,6 +23,38 @@ const char *ci_uuid4(apr_pool_t *p)
     }
     *o = '\0';
     return s;
+}
+
+const char *ci_uuid4(apr_pool_t *p)
+{
+    unsigned char b[16];
+
+    if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) {
+        return NULL;
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    return uuid_text(p, b);
+}
+
+const char *ci_uuid7(apr_pool_t *p, apr_int64_t usec)
+{
+    apr_uint64_t ms = (apr_uint64_t)(usec / 1000);
+    unsigned int frac = (unsigned int)((usec % 1000) * 4096 / 1000);
+    unsigned char b[16];
+    int i;
+
+    if (usec < 0
+        || apr_generate_random_bytes(b + 8, 8) != APR_SUCCESS) {
+        return NULL;
+    }
+    for (i = 0; i < 6; i++) {                   /* 48 bits of Unix ms */
+        b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+    }
+    b[6] = (unsigned char)(0x70 | (frac >> 8)); /* version 7, then the */
+    b[7] = (unsigned char)(frac & 0xff);        /* 1/4096 ms (rand_a) */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    return uuid_text(p, b);
 }
 
 const char *ci_uuid_normalize(apr_pool_t *p, const char *s)

@@ -11,6 +11,13 @@
  * Uses the system CSPRNG; returns NULL only if the CSPRNG fails. */
 const char *ci_uuid4(apr_pool_t *p);
 
+/* A time-ordered (version 7, RFC 9562) UUID for the time `usec` (Unix
+ * microseconds): 48 bits of milliseconds, 12 bits of the fraction of the
+ * millisecond, 62 random bits. Ids made later sort later as text, so an
+ * index on them grows at its end instead of touching a random page per
+ * insert. NULL when the CSPRNG fails or usec is negative. */
+const char *ci_uuid7(apr_pool_t *p, apr_int64_t usec);
+
 /* If `s` is a UUID (any case, canonical 8-4-4-4-12 form) returns it in lower
  * case from `p`; otherwise NULL. */
 const char *ci_uuid_normalize(apr_pool_t *p, const char *s);

@@ -38,6 +38,7 @@
 
 struct ci_relay_chat_t;             /* relay_chat.c: rooms and sessions */
 struct ci_relay_pg_t;               /* relay_pg.c: the LISTEN connection */
+struct ci_relay_ckpt_t;             /* relay_sqlite.c: WAL checkpoints */
 
 /* The command line, parsed and checked (relay_main.c). */
 typedef struct ci_relay_config_t {
@@ -75,6 +76,7 @@ typedef struct ci_relay_t {
     ci_db_t *db;
     apr_time_t db_last_open;    /* last open attempt, 0: never tried */
     int db_failing;             /* last check failed (log transitions once) */
+    struct ci_relay_ckpt_t *ckpt;   /* SQLite: the checkpoint thread */
 
     unsigned int nsockets;      /* open WebSocket sessions (chat protocol) */
     struct ci_relay_chat_t *chat;   /* set by the chat protocol's init */

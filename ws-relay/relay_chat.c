@@ -40,6 +40,7 @@
 #include "relay_db.h"
 #include "relay_log.h"
 #include "relay_room.h"
+#include "relay_sqlite.h"
 
 #define HISTORY_BATCH 500           /* messages per history read */
 #define BATCH_MAX 500               /* messages in one commit, at most */
@@ -252,6 +253,11 @@ static void flush(struct ci_relay_chat_t *chat)
         ci_relay_db_ok(relay);
         ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
                       CILOGNO(10535) "committed a batch of %d message(s)", n);
+        if (ci_relay_ckpt_due(relay->ckpt)) {
+            ci_db_rows_t *rows;
+
+            ci_db_select(db, p, CI_STMT_WAL_CHECKPOINT, NULL, &rows);
+        }
     }
     for (i = 0; i < n; i++) {
         if (rv != APR_SUCCESS || posts[i].status != APR_SUCCESS) {

@@ -9,6 +9,7 @@
 #include "relay.h"
 #include "relay_db.h"
 #include "relay_log.h"
+#include "relay_sqlite.h"
 
 /* SQLite only: refuse a database file that does not exist, rather than let
  * the driver create an empty one. URIs and ":memory:" are left alone. */
@@ -66,6 +67,25 @@ static void drop(ci_relay_t *relay)
     relay->db_last_open = apr_time_now();
 }
 
+/* SQLite: hands the connection's checkpoints to the thread of
+ * relay_sqlite.c, started with the first connection. Without the thread,
+ * or when the pragma fails, SQLite keeps checkpointing in commits. */
+static void no_autocheckpoint(ci_relay_t *relay)
+{
+    ci_db_rows_t *rows;
+
+    if (strcmp(relay->conf->dbdriver, "sqlite3")) {
+        return;
+    }
+    if (!relay->ckpt) {
+        relay->ckpt = ci_relay_ckpt_start(relay->pool, relay->conf->dbparams);
+    }
+    if (relay->ckpt) {
+        ci_db_select(relay->db, relay->db_pool, CI_STMT_WAL_NO_AUTOCHECKPOINT,
+                     NULL, &rows);
+    }
+}
+
 ci_db_t *ci_relay_db_get(ci_relay_t *relay)
 {
     const ci_relay_config_t *conf = relay->conf;
@@ -96,6 +116,7 @@ ci_db_t *ci_relay_db_get(ci_relay_t *relay)
         ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
                       CILOGNO(10508) "database opened (driver %s)",
                       conf->dbdriver);
+        no_autocheckpoint(relay);
     }
 leave:
     if (rv != APR_SUCCESS) {

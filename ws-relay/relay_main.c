@@ -43,6 +43,7 @@
 #include "relay_log.h"
 #include "relay_notify.h"
 #include "relay_pg.h"
+#include "relay_sqlite.h"
 
 #define MAX_FDS 65536               /* sockets the relay plans for */
 #define PING_SECS 30                /* below Apache's 60 s tunnel timeout */
@@ -669,6 +670,7 @@ leave:
         relay->context = NULL;
     }
     ci_relay_notify_close(relay);
+    ci_relay_ckpt_stop(relay->ckpt);
     ci_relay_db_close(relay);
     return status;
 }

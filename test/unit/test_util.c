@@ -41,6 +41,31 @@ START_TEST(uuid4_format)
 }
 END_TEST
 
+START_TEST(uuid7_format_and_order)
+{
+    /* 2026-11-22T08:00:00.123456Z */
+    apr_int64_t t = APR_INT64_C(1795334400123456);
+    const char *a = ci_uuid7(ut_pool, t), *b = ci_uuid7(ut_pool, t + 1);
+    const char *c = ci_uuid7(ut_pool, t + 1000), *d = ci_uuid7(ut_pool, t);
+    int i;
+
+    ck_assert_ptr_nonnull(a);
+    ck_assert_str_eq(ci_uuid_normalize(ut_pool, a), a);
+    /* 1795334400123 ms = 0x1a20244e87b; 456 us = 1867/4096 ms = 0x74b */
+    ck_assert_msg(!strncmp(a, "01a20244-e87b-774b-", 19), "%s", a);
+    ck_assert(strchr("89ab", a[19]) != NULL);           /* variant 10xx */
+    ck_assert_int_lt(strcmp(a, c), 0);                  /* a ms later */
+    ck_assert_int_le(strncmp(a, b, 18), 0);             /* 1 us later */
+    ck_assert_str_ne(a, d);                             /* random tail */
+    ck_assert_ptr_null(ci_uuid7(ut_pool, -1));
+    for (i = 0; i < 1000; i++) {
+        const char *n = ci_uuid7(ut_pool, t + 1000 * (i + 2));
+        ck_assert_int_lt(strcmp(c, n), 0);
+        c = n;
+    }
+}
+END_TEST
+
 START_TEST(uuid4_unique_1000)
 {
     apr_hash_t *seen = apr_hash_make(ut_pool);
@@ -357,6 +382,7 @@ Suite *ut_util_suite(void)
     tc = ut_tcase("uuid");
     tcase_add_test(tc, uuid4_format);
     tcase_add_test(tc, uuid4_unique_1000);
+    tcase_add_test(tc, uuid7_format_and_order);
     tcase_add_test(tc, uuid_normalize_valid);
     tcase_add_test(tc, uuid_normalize_invalid);
     tcase_add_test(tc, random_hex);
