@@ -46,6 +46,7 @@
 #include "relay_sqlite.h"
 
 #define MAX_FDS 65536               /* sockets the relay plans for */
+#define FD_RESERVE 64               /* descriptors lws does not see */
 #define PING_SECS 30                /* below Apache's 60 s tunnel timeout */
 #define PONG_GRACE_SECS 10          /* no PONG this long after a PING: hang up */
 #define MAX_FRAME_MIN 256
@@ -387,7 +388,12 @@ static apr_status_t setup_signals(void)
 }
 
 /* Sets the soft RLIMIT_NOFILE to MAX_FDS, or to the hard limit if that is
- * lower, and returns the limit in force, for fd_limit_per_thread. */
+ * lower, and returns what lws may use of it (fd_limit_per_thread): the
+ * limit minus FD_RESERVE for the descriptors lws does not count (the
+ * database, its WAL and the checkpoint thread's, stderr). lws stops
+ * accepting when its table is full and starts again when a socket
+ * closes; left to the kernel's EMFILE instead, the listening socket stays
+ * readable and the loop spins on failed accept()s. */
 static unsigned int fd_limit(void)
 {
     struct rlimit rl;
@@ -410,6 +416,8 @@ static unsigned int fd_limit(void)
     if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAX_FDS) {
         rl.rlim_cur = MAX_FDS;
     }
+    rl.rlim_cur = rl.rlim_cur > 2 * FD_RESERVE ? rl.rlim_cur - FD_RESERVE
+                                               : rl.rlim_cur / 2;
     ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
                   CILOGNO(10512) "planning for %u file descriptors",
                   (unsigned int)rl.rlim_cur);

@@ -135,3 +135,65 @@ def test_ci_006_04_bad_rate_options(env, args, says):
                        + args, capture_output=True, timeout=10)
     assert r.returncode == 254
     assert says in r.stderr.decode()
+
+
+def test_ci_006_05_descriptor_limit(env, tmp_path):
+    """A relay out of file descriptors holds what it has, waits instead of
+    spinning on failed accept()s (the listening socket stays readable)
+    without flooding its log, and serves again once sockets close."""
+    import os
+    import socket
+    import time
+    import urllib.request
+    from devtools.carinfo_dev.instance import free_port
+    port = free_port()
+    log_path = tmp_path / "relay.log"
+    with open(log_path, "wb") as log:
+        relay = subprocess.Popen(
+            ["prlimit", "--nofile=200:200", env.build.relay_bin,
+             "--listen", "127.0.0.1:%d" % port, "--dbdriver", env.driver,
+             "--dbparams", env.db_params, "--parent-pid", "0"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    socks = []
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socks.append(socket.create_connection(("127.0.0.1", port), 2))
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "relay did not start"
+                time.sleep(0.1)
+        for _ in range(299):                # beyond the limit: backlog
+            socks.append(socket.create_connection(("127.0.0.1", port), 2))
+
+        def cpu_ticks():
+            with open("/proc/%d/stat" % relay.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        t0 = cpu_ticks()
+        time.sleep(2)
+        busy = cpu_ticks() - t0             # a spinning relay: ~200
+        assert busy < 50, "relay spins at its descriptor limit (%d)" % busy
+        assert len(os.listdir("/proc/%d/fd" % relay.pid)) < 200
+        for s in socks:
+            s.close()
+        socks = []
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                r = urllib.request.urlopen(
+                    "http://127.0.0.1:%d/health" % port, timeout=2)
+                assert r.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "relay did not recover"
+                time.sleep(0.2)
+        assert relay.poll() is None
+    finally:
+        for s in socks:
+            s.close()
+        relay.terminate()
+        relay.wait(10)
+    lines = log_path.read_text().splitlines()
+    assert len(lines) < 30, "log flooded: %d lines" % len(lines)
