@@ -807,7 +807,7 @@ class Run:
 
     def start_pg(self):
         self.pg = PrivatePostgres(os.path.join(self.gen, "pg"),
-                                  max_connections=300).setup()
+                                  max_connections=300, durable=True).setup()
         data = self.pg.data
 
         def pg_pids():

@@ -271,7 +271,8 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
     const batch_t *b = baton;
     apr_int64_t now = ci_now_usec();
     const char *now_s = ci_db_i64(p, now);
-    json_t *order, *rows_j, *touch, *notes;
+    json_t *order, *rows_j, *touch;
+    ci_db_rows_t *rows;
     apr_hash_t *rooms;
     apr_status_t rv;
     apr_size_t k;
@@ -326,7 +327,6 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
         return rv;
     }
     touch = ci_json_own(p, json_array());
-    notes = ci_json_own(p, json_array());
     for (k = 0; k < json_array_size(order); k++) {
         apr_int64_t id = json_integer_value(json_array_get(order, k));
         const batch_room_t *br = apr_hash_get(rooms, &id, sizeof(id));
@@ -334,20 +334,10 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
         if (br->posted) {
             json_array_append_new(touch, json_pack("[II]", (json_int_t)id,
                                                    (json_int_t)br->last_id));
-            json_array_append_new(notes, json_string(apr_psprintf(p,
-                                  "%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
-                                  id, br->last_id)));
         }
     }
-    rv = ci_db_exec(db, p, CI_STMT_ROOMS_TOUCH,
-                    CI_ARGS(now_s, json_arg(p, touch)), NULL);
-    if (rv == APR_SUCCESS && ci_db_dialect(db) == CI_DIALECT_PGSQL) {
-        ci_db_rows_t *rows;
-
-        rv = ci_db_select(db, p, CI_STMT_NOTIFY_MANY,
-                          CI_ARGS(json_arg(p, notes)), &rows);
-    }
-    return rv;
+    return ci_db_select(db, p, CI_STMT_ROOMS_TOUCH,
+                        CI_ARGS(now_s, json_arg(p, touch)), &rows);
 }
 
 apr_status_t ci_chat_post_many(ci_db_t *db, apr_pool_t *p,

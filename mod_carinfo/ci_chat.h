@@ -118,8 +118,8 @@ typedef struct ci_chat_post_t {
 } ci_chat_post_t;
 
 /* Commits the posts of `posts` that their rooms accept, in one
- * transaction of one statement each for locking, inserting, touching
- * the rooms and (PostgreSQL) NOTIFYing "<room id>:<last id>" once per
+ * transaction of one statement each for locking, inserting and touching
+ * the rooms, which on PostgreSQL NOTIFYs "<room id>:<last id>" once per
  * room. Messages of one room take ascending ids in array order. Returns
  * APR_SUCCESS (each post's status says whether it was stored) or the
  * ci_db error (nothing was stored). Results come from `p`. */

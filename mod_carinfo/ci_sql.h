@@ -154,15 +154,17 @@
       "(j.e ->> 3)::bigint, j.e ->> 4, j.e ->> 5, %lld, %lld " \
       "FROM json_array_elements(%s::json) WITH ORDINALITY AS j(e, n) " \
       "ORDER BY j.n RETURNING id, uuid") \
-    /* [[room id, its last message id]...] */ \
+    /* [[room id, its last message id]...]; PostgreSQL also NOTIFYs \
+     * carinfo_chat with "<room id>:<last message id>" for each room. */ \
     X(ROOMS_TOUCH, \
       "UPDATE rooms SET updated_at = %lld, " \
       "last_message_id = j.value ->> 1 FROM json_each(%s) j " \
-      "WHERE rooms.id = j.value ->> 0", \
+      "WHERE rooms.id = j.value ->> 0 RETURNING rooms.id", \
       "UPDATE rooms SET updated_at = %lld, " \
       "last_message_id = (j.e ->> 1)::bigint " \
       "FROM json_array_elements(%s::json) j(e) " \
-      "WHERE rooms.id = (j.e ->> 0)::bigint") \
+      "WHERE rooms.id = (j.e ->> 0)::bigint RETURNING pg_notify(" \
+      "'carinfo_chat', rooms.id || ':' || rooms.last_message_id)") \
     X(ROOM_SET_STATE, \
       "UPDATE rooms SET is_active = COALESCE(%d, is_active), " \
       "visitor_blocked = COALESCE(%d, visitor_blocked), updated_at = %lld " \
@@ -183,10 +185,6 @@
     X(MSG_LAST_ID, \
       "SELECT COALESCE(MAX(m.id), 0) FROM messages m WHERE m.room_id = %lld", \
       NULL) \
-    /* PostgreSQL only: ["<room id>:<message id>"...] */ \
-    X(NOTIFY_MANY, "SELECT %s", \
-      "SELECT pg_notify('carinfo_chat', j) " \
-      "FROM json_array_elements_text(%s::json) j") \
     X(USER_BY_ID, \
       "SELECT " CI_SQL_USER_COLS " FROM users u WHERE u.id = %lld", NULL) \
     X(QR_CLAIM, \
