@@ -150,6 +150,20 @@ static json_t *room_json(apr_pool_t *p, const ci_room_t *room)
     return j;
 }
 
+/* A message of the REST history: the writer's form of
+ * ci_chat_message_json(m, "content"), which the single-message responses
+ * and the relay use. */
+static void message_object(ci_jbuf_t *b, apr_pool_t *p, const ci_message_t *m)
+{
+    ci_jbuf_open(b, '{');
+    ci_jbuf_set_str(b, "id", m->uuid);
+    ci_jbuf_set_str(b, "room_id", m->room_uuid);
+    ci_jbuf_set_str(b, "sender_type", m->sender_type);
+    ci_jbuf_set_str(b, "content", m->content);
+    ci_jbuf_set_str(b, "created_at", ci_time_iso(p, m->created_at));
+    ci_jbuf_close(b, '}');
+}
+
 int ci_chat_h_rooms(ci_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -269,7 +283,7 @@ int ci_chat_h_messages(ci_req_t *req)
     ci_chat_role_t role;
     ci_room_t *room;
     apr_status_t rv;
-    json_t *list;
+    ci_jbuf_t out;
     int i;
 
     if (!open_room(req, &room, &role, 0) || !since_arg(req, room, &after)) {
@@ -286,11 +300,12 @@ int ci_chat_h_messages(ci_req_t *req)
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10117);
     }
-    list = ci_json_own(p, json_array());
+    ci_jbuf_init(&out, p, 64 + 320 * (apr_size_t)msgs->nelts);
+    ci_jbuf_open(&out, '[');
     for (i = 0; i < msgs->nelts; i++) {
-        json_array_append(list, ci_chat_message_json(p,
-                          APR_ARRAY_IDX(msgs, i, ci_message_t *), "content"));
+        message_object(&out, p, APR_ARRAY_IDX(msgs, i, ci_message_t *));
     }
+    ci_jbuf_close(&out, ']');
     if (role == CI_CHAT_OWNER && msgs->nelts) {
         const char *last = ci_db_i64(p, APR_ARRAY_IDX(msgs, msgs->nelts - 1,
                                                       ci_message_t *)->id);
@@ -298,7 +313,7 @@ int ci_chat_h_messages(ci_req_t *req)
         ci_db_exec(req->db, p, CI_STMT_ROOM_OWNER_READ,
                    CI_ARGS(last, ci_db_i64(p, room->id), last), NULL);
     }
-    return ci_http_send_json(req, HTTP_OK, list);
+    return ci_http_send_json_text(req, HTTP_OK, out.buf, out.len);
 }
 
 void ci_chat_h_announce(ci_req_t *req, const ci_message_t *msg)
