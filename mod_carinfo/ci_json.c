@@ -51,46 +51,178 @@ apr_status_t ci_json_parse(apr_pool_t *p, const char *buf, apr_size_t len,
     return APR_SUCCESS;
 }
 
-typedef struct {
-    apr_pool_t *p;
-    char *buf;
-    apr_size_t len, cap;
-} dump_buf_t;
+/* ---- ci_jbuf ---------------------------------------------------------- */
+
+void ci_jbuf_init(ci_jbuf_t *b, apr_pool_t *p, apr_size_t cap)
+{
+    b->p = p;
+    b->cap = cap < 64 ? 64 : cap;
+    b->len = 0;
+    b->buf = apr_palloc(p, b->cap);
+    b->buf[0] = '\0';
+}
+
+/* Appends n bytes as they are, keeping the text NUL-terminated. */
+static void jbuf_raw(ci_jbuf_t *b, const char *s, apr_size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        apr_size_t cap = b->cap * 2;
+        char *nb;
+
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        nb = apr_palloc(b->p, cap);
+        memcpy(nb, b->buf, b->len);
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+}
+
+#define jbuf_lit(b, s) jbuf_raw((b), (s), sizeof(s) - 1)
+
+/* The comma before a value or key, unless it is the first of its
+ * container (or of the text) or the value of a key. */
+static void jbuf_sep(ci_jbuf_t *b)
+{
+    if (b->len) {
+        char last = b->buf[b->len - 1];
+
+        if (last != '{' && last != '[' && last != ':') {
+            jbuf_lit(b, ",");
+        }
+    }
+}
+
+void ci_jbuf_open(ci_jbuf_t *b, char c)
+{
+    jbuf_sep(b);
+    jbuf_raw(b, &c, 1);
+}
+
+void ci_jbuf_close(ci_jbuf_t *b, char c)
+{
+    jbuf_raw(b, &c, 1);
+}
+
+/* A quoted string, escaped as jansson's dump does without
+ * JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH: the two-character escapes where
+ * JSON has one, \u00XX (upper-case hex) for the other control characters;
+ * 0x7f and UTF-8 as they are. */
+static void jbuf_quoted(ci_jbuf_t *b, const char *s)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    const unsigned char *c = (const unsigned char *)s, *run;
+    char u[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+    jbuf_lit(b, "\"");
+    for (;;) {
+        run = c;
+        while (*c >= 0x20 && *c != '"' && *c != '\\') {
+            c++;
+        }
+        jbuf_raw(b, (const char *)run, (apr_size_t)(c - run));
+        if (!*c) {
+            break;
+        }
+        switch (*c) {
+        case '"':  jbuf_lit(b, "\\\""); break;
+        case '\\': jbuf_lit(b, "\\\\"); break;
+        case '\b': jbuf_lit(b, "\\b"); break;
+        case '\f': jbuf_lit(b, "\\f"); break;
+        case '\n': jbuf_lit(b, "\\n"); break;
+        case '\r': jbuf_lit(b, "\\r"); break;
+        case '\t': jbuf_lit(b, "\\t"); break;
+        default:
+            u[4] = hexd[*c >> 4];
+            u[5] = hexd[*c & 15];
+            jbuf_raw(b, u, sizeof(u));
+        }
+        c++;
+    }
+    jbuf_lit(b, "\"");
+}
+
+void ci_jbuf_key(ci_jbuf_t *b, const char *key)
+{
+    jbuf_sep(b);
+    jbuf_quoted(b, key);
+    jbuf_lit(b, ":");
+}
+
+void ci_jbuf_str(ci_jbuf_t *b, const char *s)
+{
+    if (!s) {
+        ci_jbuf_null(b);
+        return;
+    }
+    jbuf_sep(b);
+    jbuf_quoted(b, s);
+}
+
+void ci_jbuf_int(ci_jbuf_t *b, apr_int64_t v)
+{
+    char num[24];
+    int n = apr_snprintf(num, sizeof(num), "%" APR_INT64_T_FMT, v);
+
+    jbuf_sep(b);
+    jbuf_raw(b, num, (apr_size_t)n);
+}
+
+void ci_jbuf_bool(ci_jbuf_t *b, int v)
+{
+    jbuf_sep(b);
+    if (v) {
+        jbuf_lit(b, "true");
+    }
+    else {
+        jbuf_lit(b, "false");
+    }
+}
+
+void ci_jbuf_null(ci_jbuf_t *b)
+{
+    jbuf_sep(b);
+    jbuf_lit(b, "null");
+}
+
+void ci_jbuf_set_str(ci_jbuf_t *b, const char *key, const char *s)
+{
+    ci_jbuf_key(b, key);
+    ci_jbuf_str(b, s);
+}
+
+void ci_jbuf_set_int(ci_jbuf_t *b, const char *key, apr_int64_t v)
+{
+    ci_jbuf_key(b, key);
+    ci_jbuf_int(b, v);
+}
+
+void ci_jbuf_set_bool(ci_jbuf_t *b, const char *key, int v)
+{
+    ci_jbuf_key(b, key);
+    ci_jbuf_bool(b, v);
+}
 
 static int dump_cb(const char *buf, size_t size, void *data)
 {
-    dump_buf_t *d = data;
-
-    if (d->len + size + 1 > d->cap) {
-        apr_size_t cap = d->cap * 2;
-        char *nb;
-        while (cap < d->len + size + 1) {
-            cap *= 2;
-        }
-        nb = apr_palloc(d->p, cap);
-        memcpy(nb, d->buf, d->len);
-        d->buf = nb;
-        d->cap = cap;
-    }
-    memcpy(d->buf + d->len, buf, size);
-    d->len += size;
+    jbuf_raw(data, buf, size);
     return 0;
 }
 
 const char *ci_json_dump(apr_pool_t *p, const json_t *j, apr_size_t *len)
 {
-    dump_buf_t d;
+    ci_jbuf_t b;
 
-    d.p = p;
-    d.cap = 2048;
-    d.len = 0;
-    d.buf = apr_palloc(p, d.cap);
-    json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_ENCODE_ANY);
-    d.buf[d.len] = '\0';
+    ci_jbuf_init(&b, p, 2048);
+    json_dump_callback(j, dump_cb, &b, JSON_COMPACT | JSON_ENCODE_ANY);
     if (len) {
-        *len = d.len;
+        *len = b.len;
     }
-    return d.buf;
+    return b.buf;
 }
 
 const char *ci_json_type_name(const json_t *j)

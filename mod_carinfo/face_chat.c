@@ -133,28 +133,50 @@ static int open_room(ci_req_t *req, ci_room_t **room, ci_chat_role_t *role,
     return 1;
 }
 
-static json_t *room_json(apr_pool_t *p, const ci_room_t *room)
+/* The members of a room's JSON object (spec 001), without its braces:
+ * lists add the owner's inbox fields after them. */
+static void room_members(ci_jbuf_t *b, apr_pool_t *p, const ci_room_t *room)
 {
-    json_t *j = ci_json_own(p, json_object());
+    ci_jbuf_set_str(b, "id", room->uuid);
+    ci_jbuf_set_str(b, "owner_id", room->owner_uuid);
+    ci_jbuf_set_str(b, "visitor_name", room->visitor_name);
+    ci_jbuf_set_bool(b, "is_active", room->is_active);
+    ci_jbuf_set_bool(b, "visitor_blocked", room->visitor_blocked);
+    ci_jbuf_set_str(b, "created_at", ci_time_iso(p, room->created_at));
+    ci_jbuf_set_str(b, "updated_at", ci_time_iso(p, room->updated_at));
+}
 
-    json_object_set_new(j, "id", json_string(room->uuid));
-    json_object_set_new(j, "owner_id", json_string(room->owner_uuid));
-    json_object_set_new(j, "visitor_name", json_string(room->visitor_name));
-    json_object_set_new(j, "is_active", json_boolean(room->is_active));
-    json_object_set_new(j, "visitor_blocked",
-                        json_boolean(room->visitor_blocked));
-    json_object_set_new(j, "created_at",
-                        json_string(ci_time_iso(p, room->created_at)));
-    json_object_set_new(j, "updated_at",
-                        json_string(ci_time_iso(p, room->updated_at)));
-    return j;
+/* A message of the REST history: the writer's form of
+ * ci_chat_message_json(m, "content"), which the single-message responses
+ * and the relay use (test_003 checks that both write the same bytes). */
+static void message_object(ci_jbuf_t *b, apr_pool_t *p, const ci_message_t *m)
+{
+    ci_jbuf_open(b, '{');
+    ci_jbuf_set_str(b, "id", m->uuid);
+    ci_jbuf_set_str(b, "room_id", m->room_uuid);
+    ci_jbuf_set_str(b, "sender_type", m->sender_type);
+    ci_jbuf_set_str(b, "content", m->content);
+    ci_jbuf_set_str(b, "created_at", ci_time_iso(p, m->created_at));
+    ci_jbuf_close(b, '}');
+}
+
+/* A room as its own object: GET, PATCH and block answer it. */
+static int send_room(ci_req_t *req, const ci_room_t *room)
+{
+    ci_jbuf_t out;
+
+    ci_jbuf_init(&out, req->r->pool, 512);
+    ci_jbuf_open(&out, '{');
+    room_members(&out, req->r->pool, room);
+    ci_jbuf_close(&out, '}');
+    return ci_http_send_json_text(req, HTTP_OK, out.buf, out.len);
 }
 
 int ci_chat_h_rooms(ci_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     apr_array_header_t *rooms;
-    json_t *list;
+    ci_jbuf_t out;
     apr_status_t rv;
     int i;
 
@@ -163,17 +185,25 @@ int ci_chat_h_rooms(ci_req_t *req)
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10111);
     }
-    list = ci_json_own(p, json_array());
+    ci_jbuf_init(&out, p, 64 + 640 * (apr_size_t)rooms->nelts);
+    ci_jbuf_open(&out, '[');
     for (i = 0; i < rooms->nelts; i++) {
         ci_inbox_room_t *ir = APR_ARRAY_IDX(rooms, i, ci_inbox_room_t *);
-        json_t *j = room_json(p, &ir->room);
-        json_object_set(j, "last_message", ir->last
-                        ? ci_chat_message_json(p, ir->last, "content")
-                        : json_null());
-        json_object_set_new(j, "unread_count", json_integer(ir->unread));
-        json_array_append(list, j);
+
+        ci_jbuf_open(&out, '{');
+        room_members(&out, p, &ir->room);
+        ci_jbuf_key(&out, "last_message");
+        if (ir->last) {
+            message_object(&out, p, ir->last);
+        }
+        else {
+            ci_jbuf_null(&out);
+        }
+        ci_jbuf_set_int(&out, "unread_count", ir->unread);
+        ci_jbuf_close(&out, '}');
     }
-    return ci_http_send_json(req, HTTP_OK, list);
+    ci_jbuf_close(&out, ']');
+    return ci_http_send_json_text(req, HTTP_OK, out.buf, out.len);
 }
 
 int ci_chat_h_room(ci_req_t *req)
@@ -184,7 +214,7 @@ int ci_chat_h_room(ci_req_t *req)
     if (!open_room(req, &room, &role, 0)) {
         return OK;
     }
-    return ci_http_send_json(req, HTTP_OK, room_json(req->r->pool, room));
+    return send_room(req, room);
 }
 
 static int set_state(ci_req_t *req, ci_room_t *room, const char *active,
@@ -202,7 +232,7 @@ static int set_state(ci_req_t *req, ci_room_t *room, const char *active,
     if (rv != APR_SUCCESS || !room) {
         return ci_http_db_fail(req, rv, 10112);
     }
-    return ci_http_send_json(req, HTTP_OK, room_json(p, room));
+    return send_room(req, room);
 }
 
 int ci_chat_h_room_update(ci_req_t *req)
@@ -269,7 +299,7 @@ int ci_chat_h_messages(ci_req_t *req)
     ci_chat_role_t role;
     ci_room_t *room;
     apr_status_t rv;
-    json_t *list;
+    ci_jbuf_t out;
     int i;
 
     if (!open_room(req, &room, &role, 0) || !since_arg(req, room, &after)) {
@@ -286,11 +316,12 @@ int ci_chat_h_messages(ci_req_t *req)
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10117);
     }
-    list = ci_json_own(p, json_array());
+    ci_jbuf_init(&out, p, 64 + 320 * (apr_size_t)msgs->nelts);
+    ci_jbuf_open(&out, '[');
     for (i = 0; i < msgs->nelts; i++) {
-        json_array_append(list, ci_chat_message_json(p,
-                          APR_ARRAY_IDX(msgs, i, ci_message_t *), "content"));
+        message_object(&out, p, APR_ARRAY_IDX(msgs, i, ci_message_t *));
     }
+    ci_jbuf_close(&out, ']');
     if (role == CI_CHAT_OWNER && msgs->nelts) {
         const char *last = ci_db_i64(p, APR_ARRAY_IDX(msgs, msgs->nelts - 1,
                                                       ci_message_t *)->id);
@@ -298,7 +329,7 @@ int ci_chat_h_messages(ci_req_t *req)
         ci_db_exec(req->db, p, CI_STMT_ROOM_OWNER_READ,
                    CI_ARGS(last, ci_db_i64(p, room->id), last), NULL);
     }
-    return ci_http_send_json(req, HTTP_OK, list);
+    return ci_http_send_json_text(req, HTTP_OK, out.buf, out.len);
 }
 
 int ci_chat_h_post_failed(ci_req_t *req, apr_status_t rv, int logno)

@@ -225,3 +225,46 @@ def test_ci_003_10_start_limit_per_address(env, client, owner):
     assert int(r.headers["Retry-After"]) > 0
     assert start(client, owner["user"]["id"]).status_code == 201
     env.errorlog.ignore_recent(lognos=["CI10101"])
+
+
+def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
+                                                           owner):
+    # The lists are written by ci_jbuf, a posted message by jansson
+    # (ci_chat_message_json, which the relay uses too): the same message
+    # must be the same bytes in both, escapes included.
+    tok = owner["tokens"]["access"]
+    room = start(client, owner["user"]["id"],
+                 'Q"uote \\ \u00e9\u20ac\U0001F697').json()
+    rid, vt = room["room_id"], room["visitor_token"]
+    texts = ['q"uote \\ back\\slash \\"',
+             "".join(chr(c) for c in range(1, 32)) + "\x7f end",
+             "\u00e9\u0416 \u20ac\u4e2d \U0001F600 </script> \u2028"]
+    posted = []
+    for i, text in enumerate(texts):
+        r = send(client, rid, text, **({"token": tok} if i == 1
+                                        else {"visitor": vt}))
+        assert r.status_code == 201, r.text
+        assert r.json()["content"] == text
+        posted.append(r.content)
+    h = history(client, rid, visitor=vt)
+    assert h.content == b"[" + b",".join(posted) + b"]"
+    assert history(client, rid, visitor=vt, query="limit=1").content == \
+        b"[" + posted[0] + b"]"
+    # The inbox entry: the single-room object, then the last message and
+    # the unread count.
+    one = client.get("/api/chat/rooms/%s/" % rid, headers=bearer(tok))
+    assert one.status_code == 200 and set(one.json()) == ROOM_KEYS
+    assert one.json()["visitor_name"] == 'Q"uote \\ \u00e9\u20ac\U0001F697'
+    listed = client.get("/api/chat/rooms/", headers=bearer(tok))
+    entry = one.content[:-1] + b',"last_message":' + posted[-1] + \
+        b',"unread_count":2}'
+    assert listed.content.startswith(b"[" + entry + b",") or \
+        listed.content == b"[" + entry + b"]"
+    # A room without messages: null.
+    empty = start(client, owner["user"]["id"], "").json()
+    one = client.get("/api/chat/rooms/%s/" % empty["room_id"],
+                     headers=bearer(tok))
+    listed = client.get("/api/chat/rooms/", headers=bearer(tok))
+    assert listed.content.startswith(
+        b"[" + one.content[:-1] + b',"last_message":null,"unread_count":0},')
+

@@ -1,4 +1,5 @@
-/* test_json.c: ci_json (strict request parsing, dumping, pool ownership). */
+/* test_json.c: ci_json (strict request parsing, dumping, pool ownership,
+ * the ci_jbuf writer against jansson). */
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -313,6 +314,241 @@ START_TEST(dump_scalars_and_null_len)
 }
 END_TEST
 
+/* ---- ci_jbuf: byte for byte what jansson writes ---------------------- */
+
+/* What ci_json_dump() writes for `j` (a new reference, released here):
+ * json_dumps() with the same flags. */
+static const char *jansson_text(json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *copy;
+
+    ck_assert_ptr_nonnull(s);
+    copy = apr_pstrdup(ut_pool, s);
+    free(s);
+    json_decref(j);
+    return copy;
+}
+
+/* The writer's text, checked for its length and terminating NUL. */
+static const char *jbuf_text(const ci_jbuf_t *b)
+{
+    ck_assert_uint_eq(strlen(b->buf), b->len);
+    ck_assert_uint_lt(b->len, b->cap);
+    return b->buf;
+}
+
+/* Asserts that ci_jbuf_str(s) writes what jansson writes for s. */
+static void same_string(const char *s, const char *what)
+{
+    ci_jbuf_t b;
+
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_str(&b, s);
+    ck_assert_msg(!strcmp(jbuf_text(&b), jansson_text(json_string(s))),
+                  "%s: writer %s", what, b.buf);
+}
+
+START_TEST(jbuf_quotes_and_backslashes)
+{
+    same_string("\"", "quote");
+    same_string("\\", "backslash");
+    same_string("a \"quoted\" word", "quotes inside");
+    same_string("C:\\dir\\\"x\"\\\\", "backslashes and quotes");
+    same_string("\\u0041 \\n", "escapes spelled out");
+    same_string("/ </script> \"\\\"", "slash (not escaped)");
+    same_string("{\"a\":[1,2]}", "JSON in a string");
+}
+END_TEST
+
+START_TEST(jbuf_control_characters)
+{
+    char all[0x20], one[4];
+    int c;
+
+    for (c = 0x01; c <= 0x1f; c++) {
+        one[0] = 'a';
+        one[1] = (char)c;
+        one[2] = 'b';
+        one[3] = '\0';
+        same_string(one, apr_psprintf(ut_pool, "0x%02x", c));
+        one[0] = (char)c;
+        one[1] = '\0';
+        same_string(one, apr_psprintf(ut_pool, "lone 0x%02x", c));
+        all[c - 1] = (char)c;
+    }
+    all[0x1f] = '\0';
+    same_string(all, "0x01-0x1f in a row");
+    same_string("\x7f", "0x7f");
+    same_string("a\x7f\x1f\x7f" "b", "0x7f beside 0x1f");
+}
+END_TEST
+
+START_TEST(jbuf_utf8)
+{
+    same_string("\xc3\xa9\xd0\x96", "2-byte");
+    same_string("\xe2\x82\xac\xe4\xb8\xad\xef\xbf\xbd", "3-byte");
+    same_string("\xf0\x9f\x98\x80\xf0\x9f\x9a\x97\xf4\x8f\xbf\xbf",
+                "4-byte");
+    same_string("a\xc2\x80" "b\xdf\xbf" "c\xe0\xa0\x80" "d\xf0\x90\x80\x80"
+                "\n\"\\", "mixed with escapes");
+}
+END_TEST
+
+START_TEST(jbuf_empty_and_null)
+{
+    json_t *o = json_object();
+    ci_jbuf_t b;
+
+    same_string("", "empty string");
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_str(&b, NULL);
+    ck_assert_str_eq(jbuf_text(&b), jansson_text(json_null()));
+    /* As a member: ci_json_set_str() stores NULL as null too. */
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_open(&b, '{');
+    ci_jbuf_set_str(&b, "a", NULL);
+    ci_jbuf_set_str(&b, "b", "");
+    ci_jbuf_key(&b, "c");
+    ci_jbuf_null(&b);
+    ci_jbuf_close(&b, '}');
+    ci_json_set_str(o, "a", NULL);
+    ci_json_set_str(o, "b", "");
+    json_object_set_new(o, "c", json_null());
+    ck_assert_str_eq(jbuf_text(&b), jansson_text(o));
+}
+END_TEST
+
+START_TEST(jbuf_integers_and_booleans)
+{
+    static const apr_int64_t ints[] = {
+        0, 1, -1, 42, 9007199254740993LL, APR_INT64_MAX, APR_INT64_MIN,
+    };
+    json_t *a = json_array();
+    ci_jbuf_t b;
+    apr_size_t i;
+
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_open(&b, '[');
+    for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        ci_jbuf_int(&b, ints[i]);
+        json_array_append_new(a, json_integer(ints[i]));
+    }
+    ci_jbuf_bool(&b, 1);
+    ci_jbuf_bool(&b, 0);
+    ci_jbuf_bool(&b, 7);                /* any non-zero is true */
+    ci_jbuf_close(&b, ']');
+    json_array_append_new(a, json_true());
+    json_array_append_new(a, json_false());
+    json_array_append_new(a, json_boolean(7));
+    ck_assert_str_eq(jbuf_text(&b), jansson_text(a));
+    /* Alone, and as members. */
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_int(&b, -7);
+    ck_assert_str_eq(jbuf_text(&b), jansson_text(json_integer(-7)));
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_open(&b, '{');
+    ci_jbuf_set_int(&b, "n", 12);
+    ci_jbuf_set_bool(&b, "t", 1);
+    ci_jbuf_set_bool(&b, "f", 0);
+    ci_jbuf_close(&b, '}');
+    ck_assert_str_eq(jbuf_text(&b), jansson_text(json_pack(
+        "{s:i, s:b, s:b}", "n", 12, "t", 1, "f", 0)));
+}
+END_TEST
+
+START_TEST(jbuf_nesting_and_separators)
+{
+    json_t *list = json_array(), *o;
+    ci_jbuf_t b;
+    int i;
+
+    /* The shape of the inbox: a list of objects, a nested object or null,
+     * empty containers, keys that need escaping. */
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_open(&b, '[');
+    for (i = 0; i < 3; i++) {
+        ci_jbuf_open(&b, '{');
+        ci_jbuf_set_str(&b, "id", "r");
+        ci_jbuf_key(&b, "last");
+        o = json_pack("{s:s}", "id", "r");
+        if (i == 1) {
+            ci_jbuf_null(&b);
+            json_object_set_new(o, "last", json_null());
+        }
+        else {
+            ci_jbuf_open(&b, '{');
+            ci_jbuf_set_str(&b, "x", ":");
+            ci_jbuf_key(&b, "e");
+            ci_jbuf_open(&b, '[');
+            ci_jbuf_close(&b, ']');
+            ci_jbuf_key(&b, "o");
+            ci_jbuf_open(&b, '{');
+            ci_jbuf_close(&b, '}');
+            ci_jbuf_close(&b, '}');
+            json_object_set_new(o, "last", json_pack("{s:s, s:[], s:{}}",
+                                                     "x", ":", "e", "o"));
+        }
+        ci_jbuf_set_int(&b, "k\"\n", i);
+        ci_jbuf_close(&b, '}');
+        json_object_set_new(o, "k\"\n", json_integer(i));
+        json_array_append_new(list, o);
+    }
+    ci_jbuf_open(&b, '[');
+    ci_jbuf_str(&b, "a");
+    ci_jbuf_str(&b, "b");
+    ci_jbuf_int(&b, 1);
+    ci_jbuf_close(&b, ']');
+    ci_jbuf_close(&b, ']');
+    json_array_append_new(list, json_pack("[s, s, i]", "a", "b", 1));
+    ck_assert_str_eq(jbuf_text(&b), jansson_text(list));
+    /* An empty list. */
+    ci_jbuf_init(&b, ut_pool, 0);
+    ci_jbuf_open(&b, '[');
+    ci_jbuf_close(&b, ']');
+    ck_assert_str_eq(jbuf_text(&b), "[]");
+}
+END_TEST
+
+START_TEST(jbuf_grows_past_initial_capacity)
+{
+    /* From the smallest start (64 bytes), one value at a time across the
+     * first growth, then well past it, with escapes straddling each edge. */
+    apr_size_t n;
+    json_t *a = json_array();
+    ci_jbuf_t big;
+    int i;
+
+    for (n = 50; n <= 140; n++) {
+        char *v = apr_palloc(ut_pool, n + 1);
+        ci_jbuf_t b;
+
+        memset(v, 'x', n);
+        v[n] = '\0';
+        v[n / 2] = '\n';
+        v[n - 1] = '"';
+        ci_jbuf_init(&b, ut_pool, 1);
+        ck_assert_uint_eq(b.cap, 64);
+        ci_jbuf_str(&b, v);
+        ck_assert_str_eq(jbuf_text(&b), jansson_text(json_string(v)));
+    }
+    ci_jbuf_init(&big, ut_pool, 64);
+    ci_jbuf_open(&big, '[');
+    for (i = 0; i < 2000; i++) {
+        const char *v = apr_psprintf(ut_pool, "%d \xc3\xa9\x01\"\\ "
+                                     "\xf0\x9f\x9a\x97", i);
+        ci_jbuf_open(&big, '{');
+        ci_jbuf_set_int(&big, "i", i);
+        ci_jbuf_set_str(&big, "v", v);
+        ci_jbuf_close(&big, '}');
+        json_array_append_new(a, json_pack("{s:i, s:s}", "i", i, "v", v));
+    }
+    ci_jbuf_close(&big, ']');
+    ck_assert_uint_gt(big.len, 64 * 1024);
+    ck_assert_str_eq(jbuf_text(&big), jansson_text(a));
+}
+END_TEST
+
 /* ---- ci_json_own and the small helpers ------------------------------- */
 
 START_TEST(own_releases_on_pool_destroy)
@@ -411,6 +647,16 @@ Suite *ut_json_suite(void)
     tcase_add_test(tc, dump_large_grows_buffer);
     tcase_add_test(tc, dump_sizes_around_initial_buffer);
     tcase_add_test(tc, dump_scalars_and_null_len);
+    suite_add_tcase(s, tc);
+
+    tc = ut_tcase("jbuf");
+    tcase_add_test(tc, jbuf_quotes_and_backslashes);
+    tcase_add_test(tc, jbuf_control_characters);
+    tcase_add_test(tc, jbuf_utf8);
+    tcase_add_test(tc, jbuf_empty_and_null);
+    tcase_add_test(tc, jbuf_integers_and_booleans);
+    tcase_add_test(tc, jbuf_nesting_and_separators);
+    tcase_add_test(tc, jbuf_grows_past_initial_capacity);
     suite_add_tcase(s, tc);
 
     tc = ut_tcase("own");
