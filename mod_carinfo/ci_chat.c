@@ -167,35 +167,32 @@ typedef struct {
     int n;
 } batch_t;
 
-static const char *json_arg(apr_pool_t *p, const json_t *j)
-{
-    apr_size_t len;
-
-    return ci_json_dump(p, j, &len);
-}
-
 /* Locks the batch's rooms and reads their state into a hash of
  * batch_room_t keyed by room id; *order lists the ids once each. */
 static apr_status_t batch_lock(ci_db_t *db, apr_pool_t *p, const batch_t *b,
-                               apr_hash_t **rooms, json_t **order)
+                               apr_hash_t **rooms, apr_array_header_t **order)
 {
     ci_db_rows_t *rows;
     apr_status_t rv;
+    ci_jbuf_t ids;
     int i;
 
     *rooms = apr_hash_make(p);
-    *order = ci_json_own(p, json_array());
+    *order = apr_array_make(p, b->n, sizeof(apr_int64_t));
+    ci_jbuf_init(&ids, p, 16 * (apr_size_t)b->n);
+    ci_jbuf_open(&ids, '[');
     for (i = 0; i < b->n; i++) {
         const apr_int64_t *id = &b->posts[i].room_id;
 
         if (!apr_hash_get(*rooms, id, sizeof(*id))) {
             apr_hash_set(*rooms, id, sizeof(*id),
                          apr_pcalloc(p, sizeof(batch_room_t)));
-            json_array_append_new(*order, json_integer(*id));
+            APR_ARRAY_PUSH(*order, apr_int64_t) = *id;
+            ci_jbuf_int(&ids, *id);
         }
     }
-    rv = ci_db_select(db, p, CI_STMT_ROOMS_LOCK, CI_ARGS(json_arg(p, *order)),
-                      &rows);
+    ci_jbuf_close(&ids, ']');
+    rv = ci_db_select(db, p, CI_STMT_ROOMS_LOCK, CI_ARGS(ids.buf), &rows);
     for (i = 0; rv == APR_SUCCESS && i < rows->nrows; i++) {
         apr_int64_t id = ci_db_cell_i64(rows, i, 0, 0);
         batch_room_t *br = apr_hash_get(*rooms, &id, sizeof(id));
@@ -226,10 +223,10 @@ static apr_status_t room_accepts(const batch_room_t *br,
     return visitor && !br->active ? CI_CHAT_ECLOSED : APR_SUCCESS;
 }
 
-/* Inserts the accepted posts (`rows`, in posts order) and fills in their
- * ids and prev_id, advancing each room's last_id. */
+/* Inserts the accepted posts (`rows_j`, in posts order) and fills in
+ * their ids and prev_id, advancing each room's last_id. */
 static apr_status_t batch_insert(ci_db_t *db, apr_pool_t *p, const batch_t *b,
-                                 apr_hash_t *rooms, const json_t *rows_j,
+                                 apr_hash_t *rooms, const char *rows_j,
                                  const char *now_s)
 {
     apr_hash_t *ids = apr_hash_make(p);
@@ -238,7 +235,7 @@ static apr_status_t batch_insert(ci_db_t *db, apr_pool_t *p, const batch_t *b,
     int i;
 
     rv = ci_db_select(db, p, CI_STMT_MSGS_INSERT,
-                      CI_ARGS(now_s, now_s, json_arg(p, rows_j)), &rows);
+                      CI_ARGS(now_s, now_s, rows_j), &rows);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -271,23 +268,23 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
     const batch_t *b = baton;
     apr_int64_t now = ci_now_usec();
     const char *now_s = ci_db_i64(p, now);
-    json_t *order, *rows_j, *touch;
+    apr_array_header_t *order;
+    ci_jbuf_t rows_j, touch;
     ci_db_rows_t *rows;
     apr_hash_t *rooms;
     apr_status_t rv;
-    apr_size_t k;
-    int i;
+    int i, n = 0;
 
     rv = batch_lock(db, p, b, &rooms, &order);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rows_j = ci_json_own(p, json_array());
+    ci_jbuf_init(&rows_j, p, 1024 * (apr_size_t)b->n);
+    ci_jbuf_open(&rows_j, '[');
     for (i = 0; i < b->n; i++) {
         ci_chat_post_t *po = &b->posts[i];
         const char *name = po->sender_name ? po->sender_name : "";
         ci_message_t *m;
-        json_t *row;
 
         po->msg = NULL;
         po->prev_id = 0;
@@ -302,15 +299,19 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
         if (!m->uuid) {
             return APR_EGENERAL;
         }
-        row = json_pack("[sIsoss]", m->uuid, (json_int_t)po->room_id,
-                        po->sender_type, po->sender_id
-                        ? json_integer(po->sender_id) : json_null(),
-                        name, po->content);
-        if (!row) {
-            po->status = APR_EINVAL;        /* not UTF-8: callers check */
-            continue;
+        ci_jbuf_open(&rows_j, '[');
+        ci_jbuf_str(&rows_j, m->uuid);
+        ci_jbuf_int(&rows_j, po->room_id);
+        ci_jbuf_str(&rows_j, po->sender_type);
+        if (po->sender_id) {
+            ci_jbuf_int(&rows_j, po->sender_id);
         }
-        json_array_append_new(rows_j, row);
+        else {
+            ci_jbuf_null(&rows_j);
+        }
+        ci_jbuf_str(&rows_j, name);
+        ci_jbuf_str(&rows_j, po->content);
+        ci_jbuf_close(&rows_j, ']');
         m->room_uuid = po->room_uuid;
         m->room_id = po->room_id;
         m->sender_type = po->sender_type;
@@ -318,26 +319,32 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
         m->content = po->content;
         m->created_at = now;
         po->msg = m;
+        n++;
     }
-    if (!json_array_size(rows_j)) {
+    ci_jbuf_close(&rows_j, ']');
+    if (!n) {
         return APR_SUCCESS;
     }
-    rv = batch_insert(db, p, b, rooms, rows_j, now_s);
+    rv = batch_insert(db, p, b, rooms, rows_j.buf, now_s);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    touch = ci_json_own(p, json_array());
-    for (k = 0; k < json_array_size(order); k++) {
-        apr_int64_t id = json_integer_value(json_array_get(order, k));
+    ci_jbuf_init(&touch, p, 48 * (apr_size_t)order->nelts);
+    ci_jbuf_open(&touch, '[');
+    for (i = 0; i < order->nelts; i++) {
+        apr_int64_t id = APR_ARRAY_IDX(order, i, apr_int64_t);
         const batch_room_t *br = apr_hash_get(rooms, &id, sizeof(id));
 
         if (br->posted) {
-            json_array_append_new(touch, json_pack("[II]", (json_int_t)id,
-                                                   (json_int_t)br->last_id));
+            ci_jbuf_open(&touch, '[');
+            ci_jbuf_int(&touch, id);
+            ci_jbuf_int(&touch, br->last_id);
+            ci_jbuf_close(&touch, ']');
         }
     }
-    return ci_db_select(db, p, CI_STMT_ROOMS_TOUCH,
-                        CI_ARGS(now_s, json_arg(p, touch)), &rows);
+    ci_jbuf_close(&touch, ']');
+    return ci_db_select(db, p, CI_STMT_ROOMS_TOUCH, CI_ARGS(now_s, touch.buf),
+                        &rows);
 }
 
 apr_status_t ci_chat_post_many(ci_db_t *db, apr_pool_t *p,
@@ -651,6 +658,18 @@ apr_status_t ci_chat_last_id(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
         *id = ci_db_cell_i64(rows, 0, 0, 0);
     }
     return rv;
+}
+
+void ci_chat_message_jbuf(ci_jbuf_t *b, apr_pool_t *p, const ci_message_t *m,
+                          const char *text_key)
+{
+    ci_jbuf_open(b, '{');
+    ci_jbuf_set_str(b, "id", m->uuid);
+    ci_jbuf_set_str(b, "room_id", m->room_uuid);
+    ci_jbuf_set_str(b, "sender_type", m->sender_type);
+    ci_jbuf_set_str(b, text_key, m->content);
+    ci_jbuf_set_str(b, "created_at", ci_time_iso(p, m->created_at));
+    ci_jbuf_close(b, '}');
 }
 
 json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "ci_db.h"
+#include "ci_json.h"
 
 #define CI_CHAT_MAX_MESSAGE 4000    /* characters */
 #define CI_CHAT_MAX_NAME 100
@@ -122,7 +123,8 @@ typedef struct ci_chat_post_t {
  * the rooms, which on PostgreSQL NOTIFYs "<room id>:<last id>" once per
  * room. Messages of one room take ascending ids in array order. Returns
  * APR_SUCCESS (each post's status says whether it was stored) or the
- * ci_db error (nothing was stored). Results come from `p`. */
+ * ci_db error (nothing was stored). Texts must be valid UTF-8 (callers
+ * check). Results come from `p`. */
 apr_status_t ci_chat_post_many(ci_db_t *db, apr_pool_t *p,
                                ci_chat_post_t *posts, int n);
 
@@ -221,6 +223,11 @@ apr_status_t ci_chat_partners(ci_db_t *db, apr_pool_t *p,
 
 /* The JSON of a message: REST history names the text "content", the
  * WebSocket broadcast names it "message" (spec 001/004). */
+/* The same object written into `b` (ci_json.h's writer): for lists and
+ * broadcast frames. */
+void ci_chat_message_jbuf(ci_jbuf_t *b, apr_pool_t *p, const ci_message_t *m,
+                          const char *text_key);
+
 json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,
                              const char *text_key);
 

@@ -44,11 +44,11 @@ void ci_relay_frame_unref(ci_relay_frame_t *f)
 /* The broadcast frame of a message; NULL when out of memory. */
 ci_relay_frame_t *ci_relay_frame_message(apr_pool_t *p, const ci_message_t *m)
 {
-    apr_size_t len;
-    const char *s = ci_json_dump(p, ci_chat_message_json(p, m, "message"),
-                                 &len);
+    ci_jbuf_t b;
 
-    return frame_new(m->id, s, len);
+    ci_jbuf_init(&b, p, 256 + strlen(m->content));
+    ci_chat_message_jbuf(&b, p, m, "message");
+    return frame_new(m->id, b.buf, b.len);
 }
 
 /* Appends `f` (taking a reference); -1 when the queue is full
