@@ -1,5 +1,6 @@
 /* relay_log.c: carinfo-relay's error log (see relay_log.h). */
 #include <string.h>
+#include <apr_time.h>
 #include <libwebsockets.h>
 
 #include "relay.h"
@@ -38,10 +39,43 @@ static int lws_mask_for(ci_log_level_t level)
     return mask;
 }
 
+#define LWS_LINES_PER_SEC 10        /* lws lines logged a second, at most */
+
+/* Whether an lws line may be logged now: lws logs some conditions once
+ * per event (a socket refused at the descriptor limit), which a burst of
+ * clients would turn into a flood. Says how many were dropped, once the
+ * next second lets a line through. The loop thread only. */
+static int lws_line_allowed(void)
+{
+    static apr_time_t window;
+    static unsigned int lines, dropped;
+    apr_time_t now = apr_time_sec(apr_time_now());
+
+    if (now != window) {
+        if (dropped) {
+            ci_log_perror(CI_LOG_MARK, CI_LOG_WARNING, APR_SUCCESS, NULL,
+                          CILOGNO(10563) "lws: %u more lines in the last "
+                          "second(s) not logged", dropped);
+        }
+        window = now;
+        lines = dropped = 0;
+    }
+    if (lines >= LWS_LINES_PER_SEC) {
+        dropped++;
+        return 0;
+    }
+    lines++;
+    return 1;
+}
+
 /* lws's emit function: one formatted line, usually ending in '\n'. */
 static void lws_emit(int lws_level, const char *line)
 {
     size_t len;
+
+    if (!lws_line_allowed()) {
+        return;
+    }
 
     while (*line == ' ') {
         line++;

@@ -387,41 +387,37 @@ static apr_status_t setup_signals(void)
     return APR_SUCCESS;
 }
 
-/* Sets the soft RLIMIT_NOFILE to MAX_FDS, or to the hard limit if that is
- * lower, and returns what lws may use of it (fd_limit_per_thread): the
- * limit minus FD_RESERVE for the descriptors lws does not count (the
- * database, its WAL and the checkpoint thread's, stderr). lws stops
- * accepting when its table is full and starts again when a socket
- * closes; left to the kernel's EMFILE instead, the listening socket stays
- * readable and the loop spins on failed accept()s. */
-static unsigned int fd_limit(void)
+/* The descriptor limit to run with: MAX_FDS, or the hard RLIMIT_NOFILE
+ * if that is lower. */
+static rlim_t fd_want(void)
 {
     struct rlimit rl;
-    rlim_t want = MAX_FDS;
 
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
         return 1024;
     }
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want) {
-        want = rl.rlim_max;
+    return rl.rlim_max != RLIM_INFINITY && rl.rlim_max < MAX_FDS
+           ? rl.rlim_max : MAX_FDS;
+}
+
+/* Sets the soft RLIMIT_NOFILE to `n` if it can; returns the limit in
+ * force. */
+static rlim_t fd_set_soft(rlim_t n)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return 1024;
     }
-    if (rl.rlim_cur != want) {
+    if (rl.rlim_cur != n) {
         rlim_t cur = rl.rlim_cur;
 
-        rl.rlim_cur = want;
+        rl.rlim_cur = n;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
             rl.rlim_cur = cur;
         }
     }
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > MAX_FDS) {
-        rl.rlim_cur = MAX_FDS;
-    }
-    rl.rlim_cur = rl.rlim_cur > 2 * FD_RESERVE ? rl.rlim_cur - FD_RESERVE
-                                               : rl.rlim_cur / 2;
-    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
-                  CILOGNO(10512) "planning for %u file descriptors",
-                  (unsigned int)rl.rlim_cur);
-    return (unsigned int)rl.rlim_cur;
+    return rl.rlim_cur;
 }
 
 /* The context with its one vhost, listening; NULL on failure (lws logs
@@ -440,6 +436,8 @@ static struct lws_context *create_context(ci_relay_t *relay,
     };
     const ci_relay_config_t *conf = relay->conf;
     struct lws_context_creation_info info;
+    struct lws_context *context;
+    rlim_t want, lws_fds;
 
     retry.secs_since_valid_ping = (uint16_t)conf->ping_secs;
     retry.secs_since_valid_hangup = (uint16_t)(conf->ping_secs
@@ -452,7 +450,6 @@ static struct lws_context *create_context(ci_relay_t *relay,
     info.vhost_name = CI_RELAY_NAME;
     info.server_string = CI_RELAY_NAME;
     info.user = relay;
-    info.fd_limit_per_thread = fd_limit();
     info.retry_and_idle_policy = &retry;
     info.uid = -1;                  /* serve() drops privileges itself */
     info.gid = -1;
@@ -465,7 +462,24 @@ static struct lws_context *create_context(ci_relay_t *relay,
     if (conf->iface && !conf->ipv6) {
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     }
-    return lws_create_context(&info);
+    /* lws sizes its table to the soft RLIMIT_NOFILE and stops accepting
+     * when the table is full, starting again when a socket closes. The
+     * relay also holds descriptors lws does not count (the database, its
+     * WAL, the checkpoint thread's, stderr): lws gets FD_RESERVE fewer
+     * than the process, or the kernel's EMFILE would come first, and a
+     * listening socket that stays readable while accept() fails spins the
+     * loop. Not with fd_limit_per_thread: lws 4.1 then finds a socket's
+     * wsi by a linear search of its table on every event. */
+    want = fd_want();
+    lws_fds = fd_set_soft(want > 2 * FD_RESERVE ? want - FD_RESERVE
+                                                 : want / 2);
+    context = lws_create_context(&info);
+    fd_set_soft(want);
+    ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
+                  CILOGNO(10512) "planning for %lu sockets of %lu file "
+                  "descriptors", (unsigned long)lws_fds,
+                  (unsigned long)want);
+    return context;
 }
 
 /* Whether the process we outlive is gone: our parent when getppid()
