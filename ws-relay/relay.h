@@ -66,6 +66,8 @@ typedef struct ci_relay_t {
     struct lws_context *context;
     struct lws_vhost *vhost;
     int stopping;               /* the context is being destroyed */
+    int evlib;                  /* lws runs on libev (epoll) */
+    int destroying;             /* ci_relay_woken() began the destruction */
 
     /* Owner authentication: the key of --jwt-key, read before dropping
      * privileges. key.key is NULL without --jwt-key. */
@@ -93,5 +95,11 @@ typedef struct ci_relay_t {
     pid_t watch_pid;            /* the process to outlive; 0: none */
     int stop;                   /* set when the parent went away */
 } ci_relay_t;
+
+/* Called by a protocol on LWS_CALLBACK_EVENT_WAIT_CANCELLED (a signal or
+ * the parent watch woke the loop): with libev, whose loop does not return
+ * between passes, starts destroying the context when the relay should
+ * stop (relay_main.c). */
+void ci_relay_woken(ci_relay_t *relay);
 
 #endif /* ws_relay_relay_h */

@@ -234,6 +234,11 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason,
         return 0;                   /* WRITEABLE ends the transaction */
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return pss ? write_body(wsi, pss) : -1;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        if (vhd) {
+            ci_relay_woken(vhd->relay);
+        }
+        return 0;
     default:
         break;
     }

@@ -39,11 +39,11 @@ static int lws_mask_for(ci_log_level_t level)
     return mask;
 }
 
-#define LWS_LINES_PER_SEC 10        /* lws lines logged a second, at most */
+#define LWS_LINES_PER_SEC 10        /* lws errors logged a second, at most */
 
-/* Whether an lws line may be logged now: lws logs some conditions once
- * per event (a socket refused at the descriptor limit), which a burst of
- * clients would turn into a flood. Says how many were dropped, once the
+/* Whether an lws error or warning may be logged now: lws logs some
+ * conditions once per event (a socket refused at the descriptor limit),
+ * which a burst of clients would turn into a flood. Says how many were dropped, once the
  * next second lets a line through. The loop thread only. */
 static int lws_line_allowed(void)
 {
@@ -54,7 +54,7 @@ static int lws_line_allowed(void)
     if (now != window) {
         if (dropped) {
             ci_log_perror(CI_LOG_MARK, CI_LOG_WARNING, APR_SUCCESS, NULL,
-                          CILOGNO(10563) "lws: %u more lines in the last "
+                          CILOGNO(10563) "lws: %u more errors in the last "
                           "second(s) not logged", dropped);
         }
         window = now;
@@ -73,7 +73,7 @@ static void lws_emit(int lws_level, const char *line)
 {
     size_t len;
 
-    if (!lws_line_allowed()) {
+    if ((lws_level & (LLL_ERR | LLL_WARN)) && !lws_line_allowed()) {
         return;
     }
 
