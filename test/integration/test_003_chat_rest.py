@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from accounts import JSON, bearer, mint, new_user, sql, unique_addr
+from accounts import (JSON, bearer, jansson_text, mint, new_user, sql,
+                      unique_addr)
 
 ROOM_KEYS = {"id", "owner_id", "visitor_name", "is_active",
              "visitor_blocked", "created_at", "updated_at"}
@@ -229,9 +230,10 @@ def test_ci_003_10_start_limit_per_address(env, client, owner):
 
 def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
                                                            owner):
-    # The lists are written by ci_jbuf, a posted message by jansson
-    # (ci_chat_message_json, which the relay uses too): the same message
-    # must be the same bytes in both, escapes included.
+    # A posted message, the history, a room and the inbox are written by
+    # ci_jbuf (ci_chat_message_jbuf, room_members): each object must be the
+    # same bytes wherever it appears, escapes included (the unit tests hold
+    # the writer to jansson's bytes).
     tok = owner["tokens"]["access"]
     room = start(client, owner["user"]["id"],
                  'Q"uote \\ \u00e9\u20ac\U0001F697').json()
@@ -245,6 +247,7 @@ def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
                                         else {"visitor": vt}))
         assert r.status_code == 201, r.text
         assert r.json()["content"] == text
+        assert r.content == jansson_text(r.json())
         posted.append(r.content)
     h = history(client, rid, visitor=vt)
     assert h.content == b"[" + b",".join(posted) + b"]"
@@ -255,7 +258,9 @@ def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
     one = client.get("/api/chat/rooms/%s/" % rid, headers=bearer(tok))
     assert one.status_code == 200 and set(one.json()) == ROOM_KEYS
     assert one.json()["visitor_name"] == 'Q"uote \\ \u00e9\u20ac\U0001F697'
+    assert one.content == jansson_text(one.json())
     listed = client.get("/api/chat/rooms/", headers=bearer(tok))
+    assert listed.content == jansson_text(listed.json())
     entry = one.content[:-1] + b',"last_message":' + posted[-1] + \
         b',"unread_count":2}'
     assert listed.content.startswith(b"[" + entry + b",") or \
