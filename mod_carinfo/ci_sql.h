@@ -116,11 +116,18 @@
       "SELECT " CI_SQL_ROOM_COLS " FROM rooms r " \
       "LEFT JOIN users o ON o.id = r.owner_id " \
       "WHERE r.uuid = %s AND r.is_deleted = 0", NULL) \
+    /* The unread count probes messages_unread (005) only for a room with \
+     * a message after the owner's read cursor: no message of a room has \
+     * an id above its last_message_id (ROOMS_TOUCH sets it to the \
+     * room's highest id in the transaction that inserts them). Counts \
+     * grouped and joined in ran over all of the owner's rooms before the \
+     * LIMIT on PostgreSQL: 9-120 ms for an owner of 50,000 rooms. */ \
     X(ROOMS_OF_OWNER, \
       "SELECT " CI_SQL_ROOM_COLS ", m.uuid, m.sender_type, m.content, " \
-      "m.created_at, (SELECT COUNT(*) FROM messages x WHERE " \
-      "x.room_id = r.id AND x.sender_type = 'visitor' " \
-      "AND x.id > r.owner_last_read_id AND x.is_deleted = 0) " \
+      "m.created_at, CASE WHEN r.last_message_id > r.owner_last_read_id " \
+      "THEN (SELECT COUNT(*) FROM messages x WHERE x.room_id = r.id " \
+      "AND x.sender_type = 'visitor' AND x.is_deleted = 0 " \
+      "AND x.id > r.owner_last_read_id) ELSE 0 END " \
       "FROM rooms r JOIN users o ON o.id = r.owner_id " \
       "LEFT JOIN messages m ON m.id = r.last_message_id " \
       "WHERE r.owner_id = %lld AND r.kind = 'visitor' AND r.is_deleted = 0 " \

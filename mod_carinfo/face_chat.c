@@ -146,20 +146,6 @@ static void room_members(ci_jbuf_t *b, apr_pool_t *p, const ci_room_t *room)
     ci_jbuf_set_str(b, "updated_at", ci_time_iso(p, room->updated_at));
 }
 
-/* A message of the REST history: the writer's form of
- * ci_chat_message_json(m, "content"), which the single-message responses
- * and the relay use (test_003 checks that both write the same bytes). */
-static void message_object(ci_jbuf_t *b, apr_pool_t *p, const ci_message_t *m)
-{
-    ci_jbuf_open(b, '{');
-    ci_jbuf_set_str(b, "id", m->uuid);
-    ci_jbuf_set_str(b, "room_id", m->room_uuid);
-    ci_jbuf_set_str(b, "sender_type", m->sender_type);
-    ci_jbuf_set_str(b, "content", m->content);
-    ci_jbuf_set_str(b, "created_at", ci_time_iso(p, m->created_at));
-    ci_jbuf_close(b, '}');
-}
-
 /* A room as its own object: GET, PATCH and block answer it. */
 static int send_room(ci_req_t *req, const ci_room_t *room)
 {
@@ -194,7 +180,7 @@ int ci_chat_h_rooms(ci_req_t *req)
         room_members(&out, p, &ir->room);
         ci_jbuf_key(&out, "last_message");
         if (ir->last) {
-            message_object(&out, p, ir->last);
+            ci_chat_message_jbuf(&out, p, ir->last, "content");
         }
         else {
             ci_jbuf_null(&out);
@@ -319,7 +305,8 @@ int ci_chat_h_messages(ci_req_t *req)
     ci_jbuf_init(&out, p, 64 + 320 * (apr_size_t)msgs->nelts);
     ci_jbuf_open(&out, '[');
     for (i = 0; i < msgs->nelts; i++) {
-        message_object(&out, p, APR_ARRAY_IDX(msgs, i, ci_message_t *));
+        ci_chat_message_jbuf(&out, p, APR_ARRAY_IDX(msgs, i, ci_message_t *),
+                             "content");
     }
     ci_jbuf_close(&out, ']');
     if (role == CI_CHAT_OWNER && msgs->nelts) {
@@ -369,6 +356,7 @@ int ci_chat_h_send(ci_req_t *req)
     ci_message_t *msg;
     ci_room_t *room;
     apr_status_t rv;
+    ci_jbuf_t out;
 
     if (!open_room(req, &room, &role, 0)
         || !ci_http_read_fields(req, send_fields, NFIELDS(send_fields), v,
@@ -395,6 +383,7 @@ int ci_chat_h_send(ci_req_t *req)
         return ci_chat_h_post_failed(req, rv, 10122);
     }
     ci_chat_h_announce(req, msg);
-    return ci_http_send_json(req, HTTP_CREATED,
-                             ci_chat_message_json(p, msg, "content"));
+    ci_jbuf_init(&out, p, 256 + strlen(msg->content));
+    ci_chat_message_jbuf(&out, p, msg, "content");
+    return ci_http_send_json_text(req, HTTP_CREATED, out.buf, out.len);
 }

@@ -195,7 +195,7 @@ static int post_and_answer(ci_req_t *req, ci_room_t *room,
     apr_pool_t *p = req->r->pool;
     ci_message_t *msg;
     apr_status_t rv;
-    json_t *j;
+    ci_jbuf_t out;
 
     rv = ci_chat_post(req->db, p, room, sender_type, sender_id, sender_name,
                       content, &msg);
@@ -203,13 +203,16 @@ static int post_and_answer(ci_req_t *req, ci_room_t *room,
         return ci_chat_h_post_failed(req, rv, 10147);
     }
     ci_chat_h_announce(req, msg);
-    j = ci_json_own(p, json_object());
-    json_object_set_new(j, "detail", json_string(MSG_SENT));
-    json_object_set(j, "message", ci_chat_message_json(p, msg, "content"));
+    ci_jbuf_init(&out, p, 512 + strlen(msg->content));
+    ci_jbuf_open(&out, '{');
+    ci_jbuf_set_str(&out, "detail", MSG_SENT);
+    ci_jbuf_key(&out, "message");
+    ci_chat_message_jbuf(&out, p, msg, "content");
     if (guest_token) {
-        json_object_set_new(j, "guest_token", json_string(guest_token));
+        ci_jbuf_set_str(&out, "guest_token", guest_token);
     }
-    return ci_http_send_json(req, HTTP_CREATED, j);
+    ci_jbuf_close(&out, '}');
+    return ci_http_send_json_text(req, HTTP_CREATED, out.buf, out.len);
 }
 
 static int send_as_guest(ci_req_t *req, const ci_user_t *owner,

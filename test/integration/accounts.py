@@ -100,6 +100,32 @@ def sql(env, statement):
         con.close()
 
 
+def jansson_text(value):
+    """`value` (parsed JSON) as jansson's compact dump writes it (bytes):
+    keys in order, UTF-8 as it is, \\u00XX in upper-case hex for the
+    control characters without a short escape. The module's writer
+    (ci_jbuf) must match it byte for byte."""
+    short = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f",
+             "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+    def text(v):
+        if isinstance(v, dict):
+            return "{" + ",".join(text(k) + ":" + text(x)
+                                  for k, x in v.items()) + "}"
+        if isinstance(v, list):
+            return "[" + ",".join(text(x) for x in v) + "]"
+        if isinstance(v, str):
+            return '"' + "".join(short.get(c) or ("\\u%04X" % ord(c)
+                                                  if ord(c) < 0x20 else c)
+                                 for c in v) + '"'
+        if v is None:
+            return "null"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(v)
+    return text(value).encode()
+
+
 def django_pbkdf2(password, salt="s4ltS4lt", iterations=1000):
     dk = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(),
                              iterations, 32)

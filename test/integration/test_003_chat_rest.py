@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from accounts import JSON, bearer, mint, new_user, sql, unique_addr
+from accounts import (JSON, bearer, jansson_text, mint, new_user, sql,
+                      unique_addr)
 
 ROOM_KEYS = {"id", "owner_id", "visitor_name", "is_active",
              "visitor_blocked", "created_at", "updated_at"}
@@ -229,9 +230,10 @@ def test_ci_003_10_start_limit_per_address(env, client, owner):
 
 def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
                                                            owner):
-    # The lists are written by ci_jbuf, a posted message by jansson
-    # (ci_chat_message_json, which the relay uses too): the same message
-    # must be the same bytes in both, escapes included.
+    # A posted message, the history, a room and the inbox are written by
+    # ci_jbuf (ci_chat_message_jbuf, room_members): each object must be the
+    # same bytes wherever it appears, escapes included (the unit tests hold
+    # the writer to jansson's bytes).
     tok = owner["tokens"]["access"]
     room = start(client, owner["user"]["id"],
                  'Q"uote \\ \u00e9\u20ac\U0001F697').json()
@@ -245,6 +247,7 @@ def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
                                         else {"visitor": vt}))
         assert r.status_code == 201, r.text
         assert r.json()["content"] == text
+        assert r.content == jansson_text(r.json())
         posted.append(r.content)
     h = history(client, rid, visitor=vt)
     assert h.content == b"[" + b",".join(posted) + b"]"
@@ -255,7 +258,9 @@ def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
     one = client.get("/api/chat/rooms/%s/" % rid, headers=bearer(tok))
     assert one.status_code == 200 and set(one.json()) == ROOM_KEYS
     assert one.json()["visitor_name"] == 'Q"uote \\ \u00e9\u20ac\U0001F697'
+    assert one.content == jansson_text(one.json())
     listed = client.get("/api/chat/rooms/", headers=bearer(tok))
+    assert listed.content == jansson_text(listed.json())
     entry = one.content[:-1] + b',"last_message":' + posted[-1] + \
         b',"unread_count":2}'
     assert listed.content.startswith(b"[" + entry + b",") or \
@@ -268,3 +273,48 @@ def test_ci_003_11_lists_write_the_bytes_of_single_objects(env, client,
     assert listed.content.startswith(
         b"[" + one.content[:-1] + b',"last_message":null,"unread_count":0},')
 
+
+def test_ci_003_12_unread_counts(env, client, owner):
+    tok = owner["tokens"]["access"]
+    _, _, other = new_user(env, client)
+    a = start(client, owner["user"]["id"], "A").json()
+    b = start(client, owner["user"]["id"], "B").json()      # owner only
+    c = start(client, owner["user"]["id"], "C").json()      # no message
+    d = start(client, owner["user"]["id"], "D").json()      # deleted room
+    x = start(client, other["user"]["id"], "X").json()      # another owner
+    ids = {}
+    for n in range(4):
+        r = send(client, a["room_id"], "a%d" % n, visitor=a["visitor_token"])
+        ids["a%d" % n] = r.json()["id"]
+        send(client, a["room_id"], "owner %d" % n, token=tok)
+    send(client, b["room_id"], "owner alone", token=tok)
+    send(client, d["room_id"], "gone", visitor=d["visitor_token"])
+    for n in range(3):
+        send(client, x["room_id"], "x%d" % n, visitor=x["visitor_token"])
+
+    def unread(token=tok):
+        rooms = client.get("/api/chat/rooms/", headers=bearer(token)).json()
+        return {r["visitor_name"]: r["unread_count"] for r in rooms}
+
+    assert unread() == {"A": 4, "B": 0, "C": 0, "D": 1}
+    assert unread(other["tokens"]["access"]) == {"X": 3}
+    # A deleted visitor message is not unread, nor is a deleted room listed.
+    sql(env, "UPDATE messages SET is_deleted = 1 WHERE uuid = '%s'"
+        % ids["a1"])
+    sql(env, "UPDATE rooms SET is_deleted = 1 WHERE uuid = '%s'"
+        % d["room_id"])
+    assert unread() == {"A": 3, "B": 0, "C": 0}
+    # The owner reads four messages (a1 is deleted): what follows them
+    # stays unread.
+    h = history(client, a["room_id"], token=tok, query="limit=4")
+    assert [m["content"] for m in h.json()] == ["a0", "owner 0", "owner 1",
+                                                "a2"]
+    assert unread() == {"A": 1, "B": 0, "C": 0}
+    send(client, a["room_id"], "a4", visitor=a["visitor_token"])
+    assert unread() == {"A": 2, "B": 0, "C": 0}
+    # The visitor reading does not change the owner's count.
+    history(client, a["room_id"], visitor=a["visitor_token"])
+    assert unread() == {"A": 2, "B": 0, "C": 0}
+    history(client, a["room_id"], token=tok)
+    assert unread() == {"A": 0, "B": 0, "C": 0}
+    assert unread(other["tokens"]["access"]) == {"X": 3}

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from accounts import JSON, bearer, mint, new_user, unique_addr
+from accounts import JSON, bearer, jansson_text, mint, new_user, unique_addr
 
 SPELLINGS = ["/api/chat", "/api/auth/chat"]
 
@@ -227,6 +227,24 @@ def test_ci_005_15_guest_limits(env, client, owner):
              for i in range(31)]
     assert codes[:30] == [201] * 30 and codes[30] == 429
     env.errorlog.ignore_recent(lognos=["CI10146"])
+
+
+def test_ci_005_16_send_answer_bytes(env, client, owner):
+    # The 201 is written by ci_jbuf: jansson's bytes, escapes included.
+    text = 'q"uote \\ ' + "".join(chr(c) for c in range(1, 32)) + \
+        "\x7f \u00e9\u20ac\U0001F697"
+    r = send(client, {"receiver": owner["int_id"], "sender_name": "Octet",
+                      "content": text})
+    assert r.status_code == 201, r.text
+    assert list(r.json()) == ["detail", "message", "guest_token"]
+    assert r.json()["message"]["content"] == text
+    assert r.content == jansson_text(r.json())
+    r = send(client, {"receiver": owner["int_id"], "sender_name": "Octet",
+                      "content": "again",
+                      "guest_token": r.json()["guest_token"]})
+    assert r.status_code == 201, r.text
+    assert list(r.json()) == ["detail", "message"]
+    assert r.content == jansson_text(r.json())
 
 
 # ------------------------------------------------------- user to user
