@@ -62,20 +62,28 @@ void ci_jbuf_init(ci_jbuf_t *b, apr_pool_t *p, apr_size_t cap)
     b->buf[0] = '\0';
 }
 
-/* Appends n bytes as they are, keeping the text NUL-terminated. */
-static void jbuf_raw(ci_jbuf_t *b, const char *s, apr_size_t n)
+/* Makes room for n more bytes and the NUL: a buffer twice as large (or
+ * more) from the pool, the old one left to it. */
+static void jbuf_grow(ci_jbuf_t *b, apr_size_t n)
+{
+    apr_size_t cap = b->cap * 2;
+    char *nb;
+
+    while (cap < b->len + n + 1) {
+        cap *= 2;
+    }
+    nb = apr_palloc(b->p, cap);
+    memcpy(nb, b->buf, b->len);
+    b->buf = nb;
+    b->cap = cap;
+}
+
+/* Appends n bytes as they are, keeping the text NUL-terminated. Inline:
+ * most appends are a few bytes (punctuation, a run between escapes). */
+static APR_INLINE void jbuf_raw(ci_jbuf_t *b, const char *s, apr_size_t n)
 {
     if (b->len + n + 1 > b->cap) {
-        apr_size_t cap = b->cap * 2;
-        char *nb;
-
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        nb = apr_palloc(b->p, cap);
-        memcpy(nb, b->buf, b->len);
-        b->buf = nb;
-        b->cap = cap;
+        jbuf_grow(b, n);
     }
     memcpy(b->buf + b->len, s, n);
     b->len += n;
