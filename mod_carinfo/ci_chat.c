@@ -672,20 +672,6 @@ void ci_chat_message_jbuf(ci_jbuf_t *b, apr_pool_t *p, const ci_message_t *m,
     ci_jbuf_close(b, '}');
 }
 
-json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,
-                             const char *text_key)
-{
-    json_t *j = ci_json_own(p, json_object());
-
-    json_object_set_new(j, "id", json_string(m->uuid));
-    json_object_set_new(j, "room_id", json_string(m->room_uuid));
-    json_object_set_new(j, "sender_type", json_string(m->sender_type));
-    json_object_set_new(j, text_key, json_string(m->content));
-    json_object_set_new(j, "created_at",
-                        json_string(ci_time_iso(p, m->created_at)));
-    return j;
-}
-
 apr_status_t ci_chat_notify_dgram(const char *path, apr_int64_t room_id,
                                   apr_int64_t msg_id)
 {

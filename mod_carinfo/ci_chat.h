@@ -221,15 +221,11 @@ apr_status_t ci_chat_partners(ci_db_t *db, apr_pool_t *p,
                               apr_int64_t user_id, int limit,
                               apr_array_header_t **partners);
 
-/* The JSON of a message: REST history names the text "content", the
- * WebSocket broadcast names it "message" (spec 001/004). */
-/* The same object written into `b` (ci_json.h's writer): for lists and
- * broadcast frames. */
+/* The JSON of a message, written into `b` (ci_json.h's writer): REST
+ * names the text "content", the WebSocket broadcast "message" (spec
+ * 001/004). */
 void ci_chat_message_jbuf(ci_jbuf_t *b, apr_pool_t *p, const ci_message_t *m,
                           const char *text_key);
-
-json_t *ci_chat_message_json(apr_pool_t *p, const ci_message_t *m,
-                             const char *text_key);
 
 /* Sends "<room id>:<message id>" to the relay's unix datagram socket at
  * `path`. Best effort: a relay that is down misses nothing it cannot
