@@ -43,8 +43,9 @@ static int lws_mask_for(ci_log_level_t level)
 
 /* Whether an lws error or warning may be logged now: lws logs some
  * conditions once per event (a socket refused at the descriptor limit),
- * which a burst of clients would turn into a flood. Says how many were dropped, once the
- * next second lets a line through. The loop thread only. */
+ * which a burst of clients would turn into a flood. Says how many were
+ * dropped once a later second lets a line through. The loop thread
+ * only. */
 static int lws_line_allowed(void)
 {
     static apr_time_t window;
