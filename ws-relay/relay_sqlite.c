@@ -10,7 +10,6 @@
 #include "relay_sqlite.h"
 
 struct ci_relay_ckpt_t {
-    apr_pool_t *pool;
     const char *path;
     apr_thread_t *thread;
     apr_thread_mutex_t *mu;
@@ -83,7 +82,6 @@ ci_relay_ckpt_t *ci_relay_ckpt_start(apr_pool_t *pool, const char *path)
     ci_relay_ckpt_t *ck = apr_pcalloc(pool, sizeof(*ck));
     apr_status_t rv;
 
-    ck->pool = pool;
     ck->path = apr_pstrdup(pool, path);
     rv = apr_thread_mutex_create(&ck->mu, APR_THREAD_MUTEX_DEFAULT, pool);
     if (rv == APR_SUCCESS) {

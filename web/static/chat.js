@@ -307,11 +307,7 @@ export class ChatView {
         try {
             query = await this.opts.socketQuery();
         } catch (e) {
-            if (this.isGone(e)) {
-                this.gone(e);
-            } else {
-                this.scheduleReconnect();
-            }
+            this.goneOrRetry(e);
             return;
         }
         if (this.destroyed) {
@@ -422,11 +418,7 @@ export class ChatView {
         try {
             missed = await this.opts.fetchHistory(this.lastId);
         } catch (e) {
-            if (this.isGone(e)) {
-                this.gone(e);
-            } else {
-                this.scheduleReconnect();
-            }
+            this.goneOrRetry(e);
             return;
         }
         for (const m of missed) {
@@ -446,6 +438,16 @@ export class ChatView {
     isGone(e) {
         return e instanceof ApiError && (e.status === 404 || e.status === 403
                                          || (e.status === 401 && this.opts.role === 'visitor'));
+    }
+
+    /* A failed step of (re)connecting: the end when the room is gone,
+     * else another try later. */
+    goneOrRetry(e) {
+        if (this.isGone(e)) {
+            this.gone(e);
+        } else {
+            this.scheduleReconnect();
+        }
     }
 
     gone(e) {
