@@ -1,5 +1,34 @@
 """Pieces both pytest suites share (test/integration, test/web)."""
+import sys
+
+import pytest
 import requests
+
+from devtools.carinfo_dev.build import Build, BuildError
+
+
+def require_build():
+    """The configured build, or the end of the session (exit status 3)
+    when the tree is not configured or not built."""
+    try:
+        build = Build()
+    except BuildError as e:
+        pytest.exit("carinfo: %s" % e, returncode=3)
+    missing = build.missing_binaries()
+    if missing:
+        pytest.exit("carinfo: not built: %s (run make)" % ", ".join(missing),
+                    returncode=3)
+    return build
+
+
+def stop_all(instances):
+    """Stops the instances, last started first, going on past failures
+    (said on stderr)."""
+    for inst in reversed(instances):
+        try:
+            inst.stop()
+        except Exception as e:
+            print("stopping %s: %s" % (inst.root, e), file=sys.stderr)
 
 
 def new_session(test_name):

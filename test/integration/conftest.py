@@ -21,11 +21,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from devtools.carinfo_dev.build import Build, BuildError  # noqa: E402
 from devtools.carinfo_dev.instance import (Instance, free_port,  # noqa
                                            runtime_root)
 from devtools.carinfo_dev.pg import PrivatePostgres  # noqa: E402
 from devtools.carinfo_dev.testing import (log_problems, mark_logs,  # noqa
+                                          require_build, stop_all,
                                           new_session)
 
 # Settings every test instance gets: a small body limit so 413 is cheap to
@@ -112,11 +112,8 @@ class CarInfoEnv:
         return self._back
 
     def teardown(self):
-        for inst in reversed(self.instances):
-            try:
-                inst.stop()
-            except Exception as e:      # keep stopping the others
-                print("stopping %s: %s" % (inst.root, e), file=sys.stderr)
+        stop_all(self.instances)
+        for inst in self.instances:
             if inst.relay_exit not in (None, 0):
                 print("carinfo-relay of %s exited with %s on SIGTERM"
                       % (inst.root, inst.relay_exit), file=sys.stderr)
@@ -131,14 +128,7 @@ class CarInfoEnv:
 
 @pytest.fixture(scope="session")
 def env(request):
-    try:
-        build = Build()
-    except BuildError as e:
-        pytest.exit("carinfo: %s" % e, returncode=3)
-    missing = build.missing_binaries()
-    if missing:
-        pytest.exit("carinfo: not built: %s (run make)" % ", ".join(missing),
-                    returncode=3)
+    build = require_build()
     e = CarInfoEnv(request.config.getoption("--db"), build)
     try:
         e.setup()

@@ -24,21 +24,14 @@ import pytest
 
 # webenv puts the repository on sys.path (devtools/)
 from webenv import WebEnv, ensure_browser, ensure_node_modules, ensure_vendor
-from devtools.carinfo_dev.build import Build, BuildError  # noqa: E402
 from devtools.carinfo_dev.testing import (log_problems, mark_logs,  # noqa
+                                          require_build,
                                           new_session)
 
 
 @pytest.fixture(scope="session")
 def web(request):
-    try:
-        build = Build()
-    except BuildError as e:
-        pytest.exit("carinfo: %s" % e, returncode=3)
-    missing = build.missing_binaries()
-    if missing:
-        pytest.exit("carinfo: not built: %s (run make)" % ", ".join(missing),
-                    returncode=3)
+    build = require_build()
     e = WebEnv(build)
     try:
         e.setup()

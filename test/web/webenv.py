@@ -14,6 +14,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
+from devtools.carinfo_dev.testing import stop_all  # noqa: E402
 from devtools.carinfo_dev.instance import (SERVICE_USER, Instance,  # noqa
                                            free_port, runtime_root,
                                            user_can)
@@ -131,11 +132,7 @@ class WebEnv:
         inst.start()
 
     def teardown(self):
-        for inst in reversed(self.instances):
-            try:
-                inst.stop()
-            except Exception as e:      # keep stopping the others
-                print("stopping %s: %s" % (inst.root, e), file=sys.stderr)
+        stop_all(self.instances)
 
     # ------------------------------------------------------------ data
     def mint(self, n=1):
