@@ -807,7 +807,8 @@ class Run:
 
     def start_pg(self):
         self.pg = PrivatePostgres(os.path.join(self.gen, "pg"),
-                                  max_connections=300, durable=True).setup()
+                                  max_connections=300, durable=True,
+                                  settings=self.args.pg_setting).setup()
         data = self.pg.data
 
         def pg_pids():
@@ -931,6 +932,12 @@ def parse_args(argv):
                     help="leave kernel.sched_autogroup_enabled alone")
     ap.add_argument("--extra", default="",
                     help="more httpd.conf lines for the REST/WS instance")
+    ap.add_argument("--pg-setting", action="append", default=[],
+                    metavar="NAME=VALUE",
+                    help="a PostgreSQL server setting (repeatable), e.g. "
+                         "session_preload_libraries=auto_explain "
+                         "auto_explain.log_min_duration=1ms: the plans of "
+                         "slow statements land in gen/pg/postgres.log")
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--readme", default=os.path.join(HERE, "README.md"),
                     help="README to render ('' for none)")

@@ -343,7 +343,7 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
         }
     }
     ci_jbuf_close(&touch, ']');
-    return ci_db_select(db, p, CI_STMT_ROOMS_TOUCH, CI_ARGS(now_s, touch.buf),
+    return ci_db_select(db, p, CI_STMT_ROOMS_TOUCH, CI_ARGS(touch.buf, now_s),
                         &rows);
 }
 
@@ -394,7 +394,8 @@ apr_status_t ci_chat_message_id(ci_db_t *db, apr_pool_t *p,
 }
 
 apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
-                             apr_int64_t after, int limit,
+                             const char *room_uuid, apr_int64_t after,
+                             int limit,
                              apr_array_header_t **msgs)
 {
     ci_db_rows_t *rows;
@@ -409,7 +410,10 @@ apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
     }
     *msgs = apr_array_make(p, rows->nrows, sizeof(ci_message_t *));
     for (i = 0; i < rows->nrows; i++) {
-        APR_ARRAY_PUSH(*msgs, ci_message_t *) = msg_from_row(p, rows, i);
+        ci_message_t *m = msg_from_row(p, rows, i);
+
+        m->room_uuid = room_uuid;
+        APR_ARRAY_PUSH(*msgs, ci_message_t *) = m;
     }
     return APR_SUCCESS;
 }

@@ -140,10 +140,12 @@ apr_status_t ci_chat_message_id(ci_db_t *db, apr_pool_t *p,
                                 apr_int64_t room_id, const char *uuid,
                                 apr_int64_t *id);
 
-/* Messages of `room_id` after message id `after`, oldest first, at most
- * `limit`: an array of ci_message_t *. */
+/* Messages of the room `room_id` (whose uuid is `room_uuid`, which they
+ * point to) after message id `after`, oldest first, at most `limit`: an
+ * array of ci_message_t *. */
 apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
-                             apr_int64_t after, int limit,
+                             const char *room_uuid, apr_int64_t after,
+                             int limit,
                              apr_array_header_t **msgs);
 
 /* The owner's visitor rooms, most recent activity first, `limit` of them

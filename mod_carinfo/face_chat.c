@@ -298,7 +298,8 @@ int ci_chat_h_messages(ci_req_t *req)
                                "Ensure this value is a whole number from 1 "
                                "to 500."));
     }
-    rv = ci_chat_history(req->db, p, room->id, after, (int)limit, &msgs);
+    rv = ci_chat_history(req->db, p, room->id, room->uuid, after,
+                         (int)limit, &msgs);
     if (rv != APR_SUCCESS) {
         return ci_http_db_fail(req, rv, 10117);
     }

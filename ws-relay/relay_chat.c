@@ -218,6 +218,7 @@ static void flush(struct ci_relay_chat_t *chat)
     int n = (int)chat->batch.count, i = 0;
     ci_chat_post_t *posts;
     post_t **items;
+    lws_usec_t took;
     apr_status_t rv;
     apr_pool_t *p;
     ci_db_t *db;
@@ -245,14 +246,17 @@ static void flush(struct ci_relay_chat_t *chat)
         i++;
     } lws_end_foreach_dll_safe(d, d1);
     db = ci_relay_db_get(relay);
+    took = lws_now_usecs();
     rv = db ? ci_chat_post_many(db, p, posts, n) : CI_DB_EUNAVAIL;
+    took = lws_now_usecs() - took;
     if (db && rv != APR_SUCCESS) {
         ci_relay_db_failed(relay, "message insert", rv);
     }
     else if (db) {
         ci_relay_db_ok(relay);
         ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
-                      CILOGNO(10535) "committed a batch of %d message(s)", n);
+                      CILOGNO(10535) "committed a batch of %d message(s) "
+                      "in %" APR_INT64_T_FMT " us", n, (apr_int64_t)took);
         if (ci_relay_ckpt_due(relay->ckpt)) {
             ci_db_rows_t *rows;
 
@@ -461,8 +465,8 @@ static apr_status_t load_history(ci_relay_t *relay, ci_relay_session_t *pss)
         return CI_DB_EUNAVAIL;
     }
     apr_pool_create(&p, relay->pool);
-    rv = ci_chat_history(db, p, pss->room->id, pss->last_sent, HISTORY_BATCH,
-                         &msgs);
+    rv = ci_chat_history(db, p, pss->room->id, pss->room->uuid,
+                         pss->last_sent, HISTORY_BATCH, &msgs);
     if (rv != APR_SUCCESS) {
         ci_relay_db_failed(relay, "messages after", rv);
         goto leave;

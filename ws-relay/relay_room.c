@@ -302,8 +302,8 @@ apr_status_t ci_relay_room_read_after(ci_relay_t *relay, ci_relay_room_t *room)
     }
     do {
         apr_pool_create(&p, relay->pool);
-        rv = ci_chat_history(db, p, room->id, room->last_id, HISTORY_BATCH,
-                             &msgs);
+        rv = ci_chat_history(db, p, room->id, room->uuid, room->last_id,
+                             HISTORY_BATCH, &msgs);
         if (rv != APR_SUCCESS) {
             apr_pool_destroy(p);
             ci_relay_db_failed(relay, "messages after", rv);

@@ -11,6 +11,7 @@ the server and removes the directory, keeping a copy of the server log under
 import glob
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -54,10 +55,14 @@ class PrivatePostgres:
     synchronous_commit (what a deployment runs: benchmarks); without it
     the tests' server skips them, which is faster and loses nothing a test
     needs.
+    settings: more "name=value" server settings (-c), e.g. auto_explain's
+    to see the plans of slow statements in the server log.
     """
 
-    def __init__(self, root, port=None, max_connections=300, durable=False):
+    def __init__(self, root, port=None, max_connections=300, durable=False,
+                 settings=()):
         self.root = root
+        self.settings = list(settings)
         self.port = port
         self.max_connections = max_connections
         self.durable = durable
@@ -135,7 +140,8 @@ class PrivatePostgres:
             "-c shared_buffers=%s" % ("128MB" if self.durable else "32MB"),
         ] + ([] if self.durable else [
             "-c fsync=off", "-c full_page_writes=off",
-            "-c synchronous_commit=off"]))
+            "-c synchronous_commit=off"]) + ["-c %s" % shlex.quote(kv)
+                                              for kv in self.settings])
         self._run([self._bin("pg_ctl"), "-D", self.data, "-l", self.log_path,
                    "-w", "-t", "60", "-o", opts, "start"])
         self.running = True

@@ -886,7 +886,8 @@ START_TEST(post_many_batch)
     ck_assert_int_gt(po[6].msg->id, po[3].msg->id);
     ck_assert_int_eq(po[2].prev_id, 0);
     /* Committed, as stored, seen from another connection. */
-    ck_assert_int_eq(ci_chat_history(other, ut_pool, a->id, 0, 10, &msgs),
+    ck_assert_int_eq(ci_chat_history(other, ut_pool, a->id, a->uuid, 0, 10,
+                                     &msgs),
                      APR_SUCCESS);
     ck_assert_int_eq(msgs->nelts, 3);
     for (i = 0; i < 3; i++) {
@@ -899,7 +900,8 @@ START_TEST(post_many_batch)
         ck_assert_str_eq(m->sender_type, want->sender_type);
         ck_assert_str_eq(m->room_uuid, a->uuid);
     }
-    ck_assert_int_eq(ci_chat_history(other, ut_pool, gone->id, 0, 10, &msgs),
+    ck_assert_int_eq(ci_chat_history(other, ut_pool, gone->id, gone->uuid, 0,
+                                     10, &msgs),
                      APR_SUCCESS);
     ck_assert_int_eq(msgs->nelts, 0);
     /* The rooms point at their last message. */
