@@ -1,7 +1,9 @@
 /* ci_db.c: see ci_db.h. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
+#include <sqlite3.h>
 
 #include "ci_db.h"
 #include "ci_log.h"
@@ -19,12 +21,16 @@ struct ci_db_t {
     apr_status_t txn_error;         /* first statement failure in the txn */
     apr_dbd_prepared_t *stmt[CI_STMT__COUNT];
     unsigned gen[CI_STMT__COUNT];   /* bumped at each re-prepare */
+    /* SQLite: the driver's connection, run directly (see ci_db.h) */
+    sqlite3 *lite;
+    sqlite3_stmt *lstmt[CI_STMT__COUNT];
     char errbuf[256];
 };
 
 static void set_error(ci_db_t *db, int rc)
 {
-    const char *msg = apr_dbd_error(db->driver, db->handle, rc);
+    const char *msg = db->lite ? sqlite3_errmsg(db->lite)
+                               : apr_dbd_error(db->driver, db->handle, rc);
 
     apr_cpystrn(db->errbuf, msg ? msg : "unknown database error",
                 sizeof(db->errbuf));
@@ -35,6 +41,26 @@ static int is_constraint(const char *msg)
 {
     return strstr(msg, "constraint") != NULL
         || strstr(msg, "duplicate key") != NULL;
+}
+
+/* Finalizes the SQLite statements (before the driver closes the
+ * connection: sqlite3_close refuses a connection with live statements). */
+static void lite_forget_all(ci_db_t *db)
+{
+    int i;
+
+    for (i = 0; i < CI_STMT__COUNT; i++) {
+        if (db->lstmt[i]) {
+            sqlite3_finalize(db->lstmt[i]);
+            db->lstmt[i] = NULL;
+        }
+    }
+}
+
+static apr_status_t lite_cleanup(void *data)
+{
+    lite_forget_all(data);
+    return APR_SUCCESS;
 }
 
 ci_db_t *ci_db_attach(apr_pool_t *conn_pool, const apr_dbd_driver_t *driver,
@@ -49,6 +75,7 @@ ci_db_t *ci_db_attach(apr_pool_t *conn_pool, const apr_dbd_driver_t *driver,
         if (db->handle == handle) {
             return db;
         }
+        lite_forget_all(db);        /* its handle is being replaced */
     }
     db = apr_pcalloc(conn_pool, sizeof(*db));
     db->driver = driver;
@@ -58,6 +85,12 @@ ci_db_t *ci_db_attach(apr_pool_t *conn_pool, const apr_dbd_driver_t *driver,
                                                          : CI_DIALECT_PGSQL;
     apr_pool_userdata_set(db, CI_DB_USERDATA, apr_pool_cleanup_null,
                           conn_pool);
+    /* Registered after the driver's close, so it runs before it. */
+    if (db->dialect == CI_DIALECT_SQLITE && sqlite3_threadsafe()) {
+        db->lite = apr_dbd_native_handle(driver, handle);
+        apr_pool_cleanup_register(conn_pool, db, lite_cleanup,
+                                  apr_pool_cleanup_null);
+    }
     return db;
 }
 
@@ -65,6 +98,7 @@ static apr_status_t close_cleanup(void *data)
 {
     ci_db_t *db = data;
 
+    lite_forget_all(db);
     if (db->handle) {
         apr_dbd_close(db->driver, db->handle);
         db->handle = NULL;
@@ -144,11 +178,54 @@ const char *ci_db_error(const ci_db_t *db)
     return db->errbuf;
 }
 
+/* Prepares statement `id` on the SQLite connection: apr_dbd's
+ * placeholders (%s, %d, %lld) become "?", "%%" becomes "%". */
+static apr_status_t lite_prepare(ci_db_t *db, ci_stmt_id_t id)
+{
+    const char *s = ci_sql_text(id, CI_DIALECT_SQLITE);
+    char *sql = malloc(strlen(s) + 1), *d = sql;
+    int rc;
+
+    if (!sql) {
+        apr_cpystrn(db->errbuf, "out of memory", sizeof(db->errbuf));
+        return CI_DB_EQUERY;
+    }
+    while (*s) {
+        if (s[0] == '%' && s[1] == '%') {
+            *d++ = '%';
+            s += 2;
+        }
+        else if (s[0] == '%') {
+            for (s++; *s == 'l'; s++) {
+            }
+            s += *s != '\0';       /* the conversion letter */
+            *d++ = '?';
+        }
+        else {
+            *d++ = *s++;
+        }
+    }
+    *d = '\0';
+    rc = sqlite3_prepare_v3(db->lite, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &db->lstmt[id], NULL);
+    free(sql);
+    if (rc != SQLITE_OK) {
+        set_error(db, rc);
+        sqlite3_finalize(db->lstmt[id]);
+        db->lstmt[id] = NULL;
+        return CI_DB_EQUERY;
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t prepare(ci_db_t *db, ci_stmt_id_t id)
 {
     const char *label = NULL;
     int rc;
 
+    if (db->lite) {
+        return db->lstmt[id] ? APR_SUCCESS : lite_prepare(db, id);
+    }
     if (db->stmt[id]) {
         return APR_SUCCESS;
     }
@@ -201,12 +278,74 @@ void ci_db_forget_all(ci_db_t *db)
 {
     int i;
 
+    lite_forget_all(db);
     for (i = 0; i < CI_STMT__COUNT; i++) {
         if (db->stmt[i]) {
             db->stmt[i] = NULL;
             db->gen[i]++;
         }
     }
+}
+
+/* One attempt of a statement on SQLite, every row read into *prows
+ * (when not NULL); 0 or SQLite's code (the error is in db->errbuf). Like
+ * apr_dbd's driver, arguments are bound as text (column affinity makes
+ * numbers of them) and every cell is read as text. */
+static int lite_run_once(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
+                         const char *const *args, ci_db_rows_t **prows,
+                         int *affected)
+{
+    int nargs = ci_sql_nargs(id), rc, i, c;
+    apr_array_header_t *cells = NULL;
+    ci_db_rows_t *rows = NULL;
+    sqlite3_stmt *st;
+
+    if (prepare(db, id) != APR_SUCCESS) {
+        return -1;
+    }
+    st = db->lstmt[id];
+    for (i = 0; i < nargs; i++) {
+        rc = args[i] ? sqlite3_bind_text(st, i + 1, args[i], -1,
+                                         SQLITE_STATIC)
+                     : sqlite3_bind_null(st, i + 1);
+        if (rc != SQLITE_OK) {
+            goto leave;
+        }
+    }
+    if (prows) {
+        rows = apr_pcalloc(p, sizeof(*rows));
+        rows->ncols = sqlite3_column_count(st);
+        cells = apr_array_make(p, 16, sizeof(const char *));
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (c = 0; rows && c < rows->ncols; c++) {
+            const char *v = (const char *)sqlite3_column_text(st, c);
+
+            /* up to a NUL, as apr_dbd's copies were */
+            *(const char **)apr_array_push(cells) = v ? apr_pstrdup(p, v)
+                                                      : NULL;
+        }
+        if (rows) {
+            rows->nrows++;
+        }
+    }
+    if (rc == SQLITE_DONE) {
+        rc = 0;
+        if (rows) {
+            rows->cells = (const char **)cells->elts;
+            *prows = rows;
+        }
+        if (affected) {
+            *affected = sqlite3_changes(db->lite);
+        }
+    }
+leave:
+    if (rc) {
+        set_error(db, rc);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
 }
 
 /* One attempt of a statement; rc is the driver's. */
@@ -252,14 +391,16 @@ static apr_status_t run(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
 
     for (attempt = 0; attempt < 2; attempt++) {
         res = NULL;
-        rc = run_once(db, p, id, args, rows ? &res : NULL, &n);
+        rc = db->lite ? lite_run_once(db, p, id, args, rows, &n)
+                      : run_once(db, p, id, args, rows ? &res : NULL, &n);
         if (rc == 0) {
             if (affected) {
                 *affected = n;
             }
-            return rows ? read_rows(db, p, res, rows) : APR_SUCCESS;
+            return rows && !db->lite ? read_rows(db, p, res, rows)
+                                     : APR_SUCCESS;
         }
-        if (rc != -1) {
+        if (rc != -1 && !db->lite) {
             set_error(db, rc);
         }
         if (is_constraint(db->errbuf)) {
@@ -307,7 +448,8 @@ apr_status_t ci_db_exec(ci_db_t *db, apr_pool_t *p, ci_stmt_id_t id,
  * driver sends BEGIN IMMEDIATE too). */
 static int txn_sql(ci_db_t *db, const char *sql)
 {
-    int n = 0, rc = apr_dbd_query(db->driver, db->handle, &n, sql);
+    int n = 0, rc = db->lite ? sqlite3_exec(db->lite, sql, NULL, NULL, NULL)
+                             : apr_dbd_query(db->driver, db->handle, &n, sql);
 
     if (rc) {
         set_error(db, rc);

@@ -9,6 +9,14 @@
  * request. Inside a transaction the retry is of the whole transaction
  * (ci_db_txn). A ci_db_t is used by one thread at a time, like the
  * connection it wraps.
+ *
+ * On SQLite, statements run on the driver's own sqlite3 handle
+ * (apr_dbd_native_handle), not through apr_dbd: apr-util's SQLite driver
+ * holds one process-wide mutex around every statement, so the threads of
+ * an httpd child queued for SQLite one at a time, and it turned every
+ * value into text and copied each result twice. SQLite itself is
+ * thread-safe per connection (checked with sqlite3_threadsafe(); without
+ * it ci_db keeps to apr_dbd).
  */
 #ifndef mod_carinfo_ci_db_h
 #define mod_carinfo_ci_db_h
