@@ -160,6 +160,7 @@ typedef struct {
     apr_int64_t last_id;            /* its last message so far */
     int found, active, blocked;
     int posted;                     /* a message of the batch went in */
+    int visitor_posts;              /* how many from the visitor */
 } batch_room_t;
 
 typedef struct {
@@ -259,6 +260,7 @@ static apr_status_t batch_insert(ci_db_t *db, apr_pool_t *p, const batch_t *b,
         po->prev_id = br->last_id;
         br->last_id = po->msg->id;
         br->posted = 1;
+        br->visitor_posts += !strcmp(po->sender_type, "visitor");
     }
     return APR_SUCCESS;
 }
@@ -329,7 +331,7 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    ci_jbuf_init(&touch, p, 48 * (apr_size_t)order->nelts);
+    ci_jbuf_init(&touch, p, 64 * (apr_size_t)order->nelts);
     ci_jbuf_open(&touch, '[');
     for (i = 0; i < order->nelts; i++) {
         apr_int64_t id = APR_ARRAY_IDX(order, i, apr_int64_t);
@@ -339,6 +341,7 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
             ci_jbuf_open(&touch, '[');
             ci_jbuf_int(&touch, id);
             ci_jbuf_int(&touch, br->last_id);
+            ci_jbuf_int(&touch, br->visitor_posts);
             ci_jbuf_close(&touch, ']');
         }
     }

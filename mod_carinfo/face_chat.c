@@ -315,7 +315,7 @@ int ci_chat_h_messages(ci_req_t *req)
                                                       ci_message_t *)->id);
         /* The owner has now read the room up to here. */
         ci_db_exec(req->db, p, CI_STMT_ROOM_OWNER_READ,
-                   CI_ARGS(last, ci_db_i64(p, room->id), last), NULL);
+                   CI_ARGS(last, last, ci_db_i64(p, room->id), last), NULL);
     }
     return ci_http_send_json_text(req, HTTP_OK, out.buf, out.len);
 }

@@ -833,6 +833,26 @@ static ci_room_t *new_room(ci_db_t *db, const char *owner)
     return room;
 }
 
+/* The owner's unread count of `room`, as the inbox lists it. */
+static apr_int64_t unread_of(ci_db_t *db, const ci_room_t *room)
+{
+    apr_array_header_t *rooms;
+    int i;
+
+    ck_assert_int_eq(ci_chat_owner_rooms(db, ut_pool, room->owner_id, 100, 0,
+                                         &rooms), APR_SUCCESS);
+    for (i = 0; i < rooms->nelts; i++) {
+        const ci_inbox_room_t *ir = APR_ARRAY_IDX(rooms, i,
+                                                  ci_inbox_room_t *);
+
+        if (ir->room.id == room->id) {
+            return ir->unread;
+        }
+    }
+    ck_abort_msg("room %s is not in its owner's inbox", room->uuid);
+    return -1;
+}
+
 static void add_post(ci_chat_post_t *po, const ci_room_t *room,
                      const char *sender_type, const char *text)
 {
@@ -920,10 +940,66 @@ START_TEST(post_many_batch)
                      "[%" APR_INT64_T_FMT "]", a->id)));
     ck_assert_int_eq(rows->nrows, 1);
     ck_assert_int_eq(ci_db_cell_i64(rows, 0, 1, -1), po[6].msg->id);
+    /* The visitor's two messages are unread; the owner's are not. */
+    ck_assert_int_eq(unread_of(other, a), 2);
+    ck_assert_int_eq(unread_of(other, closed), 0);
     /* The next batch follows on. */
     add_post(&po[0], a, "visitor", "four");
     ck_assert_int_eq(ci_chat_post_many(db, ut_pool, po, 1), APR_SUCCESS);
     ck_assert_int_eq(po[0].prev_id, po[6].msg->id);
+    ck_assert_int_eq(unread_of(other, a), 3);
+}
+END_TEST
+
+/* rooms.owner_unread (006) follows posts, the owner's reads, and messages
+ * deleted or flagged deleted behind the API's back (the triggers). */
+START_TEST(owner_unread_kept)
+{
+    ci_db_t *db = open_migrated();
+    const char *owner = add_user(db, ci_uuid4(ut_pool));
+    ci_room_t *a = new_room(db, owner);
+    ci_chat_post_t po[5];
+    const char *cut;
+    int i, n = -1;
+
+    for (i = 0; i < 5; i++) {
+        add_post(&po[i], a, i == 2 ? "owner" : "visitor",
+                 apr_itoa(ut_pool, i));
+        ck_assert_int_eq(ci_chat_post_many(db, ut_pool, &po[i], 1),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(unread_of(db, a), 4);
+    /* The owner reads up to the owner's own message: two visitor ones. */
+    cut = ci_db_i64(ut_pool, po[2].msg->id);
+    exec_ok(db, CI_STMT_ROOM_OWNER_READ, CI_ARGS(cut, cut,
+            ci_db_i64(ut_pool, a->id), cut));
+    ck_assert_int_eq(unread_of(db, a), 2);
+    /* Reading less than that again changes nothing. */
+    cut = ci_db_i64(ut_pool, po[1].msg->id);
+    ck_assert_int_eq(ci_db_exec(db, ut_pool, CI_STMT_ROOM_OWNER_READ,
+                                CI_ARGS(cut, cut, ci_db_i64(ut_pool, a->id),
+                                        cut), &n), APR_SUCCESS);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(unread_of(db, a), 2);
+    /* Flagged deleted, restored, deleted: only unread ones count. */
+    ck_assert_int_eq(ci_db_exec_raw(db, apr_psprintf(ut_pool,
+        "UPDATE messages SET is_deleted = 1 WHERE id IN (%" APR_INT64_T_FMT
+        ", %" APR_INT64_T_FMT ")", po[0].msg->id, po[3].msg->id)),
+        APR_SUCCESS);
+    ck_assert_int_eq(unread_of(db, a), 1);
+    ck_assert_int_eq(ci_db_exec_raw(db, apr_psprintf(ut_pool,
+        "UPDATE messages SET is_deleted = 0 WHERE id = %" APR_INT64_T_FMT,
+        po[3].msg->id)), APR_SUCCESS);
+    ck_assert_int_eq(unread_of(db, a), 2);
+    ck_assert_int_eq(ci_db_exec_raw(db, apr_psprintf(ut_pool,
+        "DELETE FROM messages WHERE id IN (%" APR_INT64_T_FMT ", %"
+        APR_INT64_T_FMT ")", po[1].msg->id, po[4].msg->id)), APR_SUCCESS);
+    ck_assert_int_eq(unread_of(db, a), 1);
+    /* The owner reads everything. */
+    cut = ci_db_i64(ut_pool, po[4].msg->id);
+    exec_ok(db, CI_STMT_ROOM_OWNER_READ, CI_ARGS(cut, cut,
+            ci_db_i64(ut_pool, a->id), cut));
+    ck_assert_int_eq(unread_of(db, a), 0);
 }
 END_TEST
 
@@ -954,6 +1030,7 @@ static TCase *db_tcase(const char *name, void (*setup)(void))
     tcase_add_test(tc, open_close);
     tcase_add_test(tc, attach_caches_per_handle);
     tcase_add_test(tc, post_many_batch);
+    tcase_add_test(tc, owner_unread_kept);
     return tc;
 }
 

@@ -39,7 +39,8 @@ static ci_db_t *open_db(void)
 }
 
 /* A private sql dir with sqlite/<name> files: NULL-terminated pairs of
- * file name and content; content "@001" copies the real 001_init.sql. */
+ * file name and content; content "@001" copies the real 001_init.sql,
+ * "@<file>" the real sqlite/<file>. */
 static const char *make_sql_dir(const char *name, ...)
 {
     const char *dir = apr_pstrcat(ut_pool, tmp, "/", name, NULL);
@@ -52,10 +53,11 @@ static const char *make_sql_dir(const char *name, ...)
     va_start(ap, name);
     while ((file = va_arg(ap, const char *)) != NULL) {
         text = va_arg(ap, const char *);
-        if (!strcmp(text, "@001")) {
+        if (text[0] == '@') {
             text = ut_read_file(ut_pool, apr_pstrcat(ut_pool, ut_sql_dir(),
-                                                     "/sqlite/001_init.sql",
-                                                     NULL));
+                                "/sqlite/", strcmp(text, "@001")
+                                            ? text + 1 : "001_init.sql",
+                                NULL));
         }
         ut_write_file(ut_pool, apr_pstrcat(ut_pool, sub, "/", file, NULL),
                       text);
@@ -188,6 +190,50 @@ START_TEST(real_dialects_in_step)
         ck_assert_ptr_nonnull(strstr(p->path, "/pgsql/"));
     }
     ck_assert_str_eq(APR_ARRAY_IDX(lite, 0, ci_migration_t).name, "init");
+}
+END_TEST
+
+/* 006 counts what each owner had not read when it was applied. */
+START_TEST(owner_unread_backfilled)
+{
+    const char *five[] = { "002_rate_limits.sql", "003_chat_read_cursors.sql",
+                           "004_guest_and_direct_rooms.sql",
+                           "005_unread_index.sql" };
+    const char *d5 = make_sql_dir("to5", "001_init.sql", "@001",
+        five[0], apr_pstrcat(ut_pool, "@", five[0], NULL),
+        five[1], apr_pstrcat(ut_pool, "@", five[1], NULL),
+        five[2], apr_pstrcat(ut_pool, "@", five[2], NULL),
+        five[3], apr_pstrcat(ut_pool, "@", five[3], NULL), NULL);
+    const char *d6 = make_sql_dir("to6", "001_init.sql", "@001",
+        five[0], apr_pstrcat(ut_pool, "@", five[0], NULL),
+        five[1], apr_pstrcat(ut_pool, "@", five[1], NULL),
+        five[2], apr_pstrcat(ut_pool, "@", five[2], NULL),
+        five[3], apr_pstrcat(ut_pool, "@", five[3], NULL),
+        "006_owner_unread.sql", "@006_owner_unread.sql", NULL);
+    ci_db_t *db = open_db();
+
+    run_ok(db, d5, 0, 5);
+    ck_assert_int_eq(ci_db_exec_raw(db,
+        "INSERT INTO users (id, uuid, created_at, updated_at) "
+        "VALUES (1, 'u1', 0, 0);"
+        "INSERT INTO rooms (id, uuid, kind, owner_id, created_at, updated_at, "
+        "owner_last_read_id) VALUES (1, 'r1', 'visitor', 1, 0, 0, 2), "
+        "(2, 'r2', 'visitor', 1, 0, 0, 0), (3, 'r3', 'visitor', 1, 0, 0, 0);"
+        "INSERT INTO messages (id, uuid, room_id, sender_type, content, "
+        "created_at, updated_at, is_deleted) VALUES "
+        "(1, 'm1', 1, 'visitor', 'read', 0, 0, 0), "
+        "(2, 'm2', 1, 'visitor', 'read', 0, 0, 0), "
+        "(3, 'm3', 1, 'visitor', 'new', 0, 0, 0), "
+        "(4, 'm4', 1, 'owner', 'own', 0, 0, 0), "
+        "(5, 'm5', 1, 'visitor', 'gone', 0, 0, 1), "
+        "(6, 'm6', 2, 'visitor', 'new', 0, 0, 0), "
+        "(7, 'm7', 2, 'visitor', 'new', 0, 0, 0)"), APR_SUCCESS);
+    run_ok(db, d6, 5, 6);
+    ck_assert_str_eq(ut_sqlite_value(ut_pool, db_path,
+                                     "SELECT group_concat(owner_unread, ',') "
+                                     "FROM (SELECT owner_unread FROM rooms "
+                                     "ORDER BY id)"), "1,2,0");
+    ck_assert(!has_object("messages_unread"));
 }
 END_TEST
 
@@ -445,6 +491,7 @@ Suite *ut_migrate_suite(void)
     tcase_add_test(tc, real_from_empty_then_noop);
     tcase_add_test(tc, concurrent_runner_sees_noop);
     tcase_add_test(tc, journal_mode_is_wal);
+    tcase_add_test(tc, owner_unread_backfilled);
     tcase_add_test(tc, real_dialects_in_step);
     suite_add_tcase(s, tc);
 
