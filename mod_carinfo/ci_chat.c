@@ -69,11 +69,11 @@ apr_status_t ci_chat_start(ci_db_t *db, apr_pool_t *p, apr_int64_t owner_id,
                               now), NULL);
 }
 
-static ci_room_t *room_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
-                                int r)
+/* The room in CI_SQL_ROOM_COLS from column `c` of row `r` on. */
+static ci_room_t *room_from_row_at(apr_pool_t *p, const ci_db_rows_t *rows,
+                                   int r, int c)
 {
     ci_room_t *room = apr_pcalloc(p, sizeof(*room));
-    int c = 0;
 
     room->id = ci_db_cell_i64(rows, r, c++, 0);
     room->uuid = ci_db_cell(rows, r, c++);
@@ -88,6 +88,12 @@ static ci_room_t *room_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
     room->updated_at = ci_db_cell_i64(rows, r, c++, 0);
     room->owner_last_read_id = ci_db_cell_i64(rows, r, c++, 0);
     return room;
+}
+
+static ci_room_t *room_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
+                                int r)
+{
+    return room_from_row_at(p, rows, r, 0);
 }
 
 apr_status_t ci_chat_room(ci_db_t *db, apr_pool_t *p, const char *uuid,
@@ -124,11 +130,11 @@ ci_chat_role_t ci_chat_role(apr_pool_t *p, const ci_room_t *room,
     return CI_CHAT_NOBODY;
 }
 
-static ci_message_t *msg_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
-                                  int r)
+/* The message in CI_SQL_MSG_COLS from column `c` of row `r` on. */
+static ci_message_t *msg_from_row_at(apr_pool_t *p, const ci_db_rows_t *rows,
+                                     int r, int c)
 {
     ci_message_t *m = apr_pcalloc(p, sizeof(*m));
-    int c = 0;
 
     m->id = ci_db_cell_i64(rows, r, c++, 0);
     m->uuid = ci_db_cell(rows, r, c++);
@@ -139,6 +145,12 @@ static ci_message_t *msg_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
     m->created_at = ci_db_cell_i64(rows, r, c++, 0);
     m->room_id = ci_db_cell_i64(rows, r, c++, 0);
     return m;
+}
+
+static ci_message_t *msg_from_row(apr_pool_t *p, const ci_db_rows_t *rows,
+                                  int r)
+{
+    return msg_from_row_at(p, rows, r, 0);
 }
 
 const char *ci_chat_refusal_detail(apr_status_t status)
@@ -417,6 +429,38 @@ apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
 
         m->room_uuid = room_uuid;
         APR_ARRAY_PUSH(*msgs, ci_message_t *) = m;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ci_chat_room_history(ci_db_t *db, apr_pool_t *p,
+                                  const char *uuid, apr_int64_t after,
+                                  int limit, ci_room_t **room,
+                                  apr_array_header_t **msgs)
+{
+    enum { C_ROOM = 1, C_MSG = 13 };    /* after the kind column */
+    ci_db_rows_t *rows;
+    apr_status_t rv;
+    int i;
+
+    *room = NULL;
+    rv = ci_db_select(db, p, CI_STMT_ROOM_HISTORY,
+                      CI_ARGS(uuid, uuid, ci_db_i64(p, after),
+                              apr_itoa(p, limit)), &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *msgs = apr_array_make(p, rows->nrows, sizeof(ci_message_t *));
+    for (i = 0; i < rows->nrows; i++) {
+        if (ci_db_cell_i64(rows, i, 0, 1) == 0) {
+            *room = room_from_row_at(p, rows, i, C_ROOM);
+        }
+        else if (*room) {           /* the room's row sorts first */
+            ci_message_t *m = msg_from_row_at(p, rows, i, C_MSG);
+
+            m->room_uuid = (*room)->uuid;
+            APR_ARRAY_PUSH(*msgs, ci_message_t *) = m;
+        }
     }
     return APR_SUCCESS;
 }

@@ -148,6 +148,15 @@ apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
                              int limit,
                              apr_array_header_t **msgs);
 
+/* The room `uuid` (*room, NULL when there is none or it is deleted) and
+ * its messages after message id `after`, oldest first, at most `limit`
+ * (*msgs, ci_message_t *), in one statement: ci_chat_room and
+ * ci_chat_history in one round trip. */
+apr_status_t ci_chat_room_history(ci_db_t *db, apr_pool_t *p,
+                                  const char *uuid, apr_int64_t after,
+                                  int limit, ci_room_t **room,
+                                  apr_array_header_t **msgs);
+
 /* The owner's visitor rooms, most recent activity first, `limit` of them
  * from `offset`: an array of ci_inbox_room_t *. */
 apr_status_t ci_chat_owner_rooms(ci_db_t *db, apr_pool_t *p,

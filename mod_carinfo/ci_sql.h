@@ -29,6 +29,18 @@
     "m.id, m.uuid, " room_uuid ", m.sender_type, m.sender_name, " \
     "m.content, m.created_at, m.room_id"
 #define CI_SQL_MSG_COLS CI_SQL_MSG_COLS_WITH("r.uuid")
+/* Typed NULLs in the shape of the room and of the message columns. */
+#define CI_SQL_NULL_I "CAST(NULL AS BIGINT)"
+#define CI_SQL_NULL_T "CAST(NULL AS TEXT)"
+#define CI_SQL_NULLS_ROOM \
+    CI_SQL_NULL_I ", " CI_SQL_NULL_T ", " CI_SQL_NULL_T ", " CI_SQL_NULL_I \
+    ", " CI_SQL_NULL_T ", " CI_SQL_NULL_T ", " CI_SQL_NULL_T ", " \
+    CI_SQL_NULL_I ", " CI_SQL_NULL_I ", " CI_SQL_NULL_I ", " CI_SQL_NULL_I \
+    ", " CI_SQL_NULL_I
+#define CI_SQL_NULLS_MSG \
+    CI_SQL_NULL_I ", " CI_SQL_NULL_T ", " CI_SQL_NULL_T ", " CI_SQL_NULL_T \
+    ", " CI_SQL_NULL_T ", " CI_SQL_NULL_T ", " CI_SQL_NULL_I ", " \
+    CI_SQL_NULL_I
 
 /* X(NAME, sqlite-or-common SQL, PostgreSQL SQL or NULL) */
 #define CI_SQL_STATEMENTS(X) \
@@ -201,6 +213,19 @@
       "SELECT " CI_SQL_MSG_COLS_WITH("''") " FROM messages m " \
       "WHERE m.room_id = %lld AND m.id > %lld AND m.is_deleted = 0 " \
       "ORDER BY m.id LIMIT %d", NULL) \
+    /* A room (kind 0, its CI_SQL_ROOM_COLS) and its messages after an id \
+     * (kind 1, CI_SQL_MSG_COLS after 12 NULLs) in one statement, so the \
+     * messages list is one round trip (ci_chat_room_history); the typed \
+     * NULLs let PostgreSQL unify the two halves. */ \
+    X(ROOM_HISTORY, \
+      "SELECT 0 AS k, " CI_SQL_ROOM_COLS ", " CI_SQL_NULLS_MSG " " \
+      "FROM rooms r LEFT JOIN users o ON o.id = r.owner_id " \
+      "WHERE r.uuid = %s AND r.is_deleted = 0 " \
+      "UNION ALL SELECT * FROM (SELECT 1 AS k, " CI_SQL_NULLS_ROOM ", " \
+      CI_SQL_MSG_COLS_WITH("''") " FROM messages m " \
+      "WHERE m.room_id = (SELECT x.id FROM rooms x WHERE x.uuid = %s " \
+      "AND x.is_deleted = 0) AND m.id > %lld AND m.is_deleted = 0 " \
+      "ORDER BY m.id LIMIT %d) h ORDER BY 1, 14", NULL) \
     X(MSG_BY_ID, \
       "SELECT " CI_SQL_MSG_COLS " FROM messages m " \
       "JOIN rooms r ON r.id = m.room_id WHERE m.id = %lld", NULL) \

@@ -94,14 +94,12 @@ int ci_chat_h_start(ci_req_t *req)
 
 /* The room of the URL and the caller's role in it; on failure the error
  * was sent and 0 is returned. `owner_only` refuses visitors. */
-static int open_room(ci_req_t *req, ci_room_t **room, ci_chat_role_t *role,
-                     int owner_only)
+/* What open_room does before it reads the room: a Bearer token, when
+ * given, must be valid (401), and the database must be there. */
+static int room_prelude(ci_req_t *req)
 {
-    const char *visitor = ci_http_query(req, "visitor");
     const char *auth = apr_table_get(req->r->headers_in, "Authorization");
-    apr_status_t rv;
 
-    *role = CI_CHAT_NOBODY;
     if (auth && !ci_auth_require_user(req)) {
         return 0;                       /* a bad token is a 401 */
     }
@@ -109,14 +107,20 @@ static int open_room(ci_req_t *req, ci_room_t **room, ci_chat_role_t *role,
         ci_http_db_fail(req, CI_DB_EUNAVAIL, 10107);
         return 0;
     }
-    rv = ci_chat_room(req->db, req->r->pool,
-                      ci_route_param(&req->match, "room_id"), room);
-    if (rv != APR_SUCCESS) {
-        ci_http_db_fail(req, rv, 10108);
-        return 0;
-    }
-    if (*room && strcmp((*room)->kind, "visitor") == 0) {
-        *role = ci_chat_role(req->r->pool, *room,
+    return 1;
+}
+
+/* What open_room does after: who is asking for `room` (NULL: there is
+ * none), or the 401/404. */
+static int room_access(ci_req_t *req, ci_room_t *room, ci_chat_role_t *role,
+                       int owner_only)
+{
+    const char *visitor = ci_http_query(req, "visitor");
+    const char *auth = apr_table_get(req->r->headers_in, "Authorization");
+
+    *role = CI_CHAT_NOBODY;
+    if (room && strcmp(room->kind, "visitor") == 0) {
+        *role = ci_chat_role(req->r->pool, room,
                              owner_only ? NULL : visitor,
                              req->user ? req->user->uuid : NULL);
     }
@@ -131,6 +135,24 @@ static int open_room(ci_req_t *req, ci_room_t **room, ci_chat_role_t *role,
         return 0;
     }
     return 1;
+}
+
+static int open_room(ci_req_t *req, ci_room_t **room, ci_chat_role_t *role,
+                     int owner_only)
+{
+    apr_status_t rv;
+
+    *role = CI_CHAT_NOBODY;
+    if (!room_prelude(req)) {
+        return 0;
+    }
+    rv = ci_chat_room(req->db, req->r->pool,
+                      ci_route_param(&req->match, "room_id"), room);
+    if (rv != APR_SUCCESS) {
+        ci_http_db_fail(req, rv, 10108);
+        return 0;
+    }
+    return room_access(req, *room, role, owner_only);
 }
 
 /* The members of a room's JSON object (spec 001), without its braces:
@@ -276,32 +298,59 @@ static int since_arg(ci_req_t *req, const ci_room_t *room, apr_int64_t *after)
     return 0;
 }
 
+/* The messages list. With no ?since= (or a numeric one) and a good
+ * ?limit=, the room and its page are one statement (one round trip);
+ * otherwise the room comes first, and errors come in the order: token,
+ * room, since, limit. */
 int ci_chat_h_messages(ci_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *lim = ci_http_query(req, "limit");
-    apr_array_header_t *msgs;
-    apr_int64_t after, limit = HISTORY_MAX;
+    const char *since = ci_http_query(req, "since");
+    apr_array_header_t *msgs = NULL;
+    apr_int64_t after = 0, limit = HISTORY_MAX;
     ci_chat_role_t role;
     ci_room_t *room;
     apr_status_t rv;
     ci_jbuf_t out;
-    int i;
+    int i, bad_limit, one_trip;
 
-    if (!open_room(req, &room, &role, 0) || !since_arg(req, room, &after)) {
+    bad_limit = lim && (ci_parse_int64(lim, &limit) || limit < 1
+                        || limit > HISTORY_MAX);
+    one_trip = !bad_limit && (!since || !*since
+                              || (!ci_parse_int64(since, &after)
+                                  && after >= 0));
+    if (!room_prelude(req)) {
         return OK;
     }
-    if (lim && (ci_parse_int64(lim, &limit) || limit < 1
-                || limit > HISTORY_MAX)) {
-        return ci_http_problem(req, ci_problem_field(p,
-                               ci_problem_invalid(p, 10116), "limit",
-                               "Ensure this value is a whole number from 1 "
-                               "to 500."));
-    }
-    rv = ci_chat_history(req->db, p, room->id, room->uuid, after,
-                         (int)limit, &msgs);
+    rv = one_trip ? ci_chat_room_history(req->db, p,
+                                         ci_route_param(&req->match,
+                                                        "room_id"),
+                                         after, (int)limit, &room, &msgs)
+                  : ci_chat_room(req->db, p, ci_route_param(&req->match,
+                                                            "room_id"),
+                                 &room);
     if (rv != APR_SUCCESS) {
-        return ci_http_db_fail(req, rv, 10117);
+        return ci_http_db_fail(req, rv, 10176);
+    }
+    if (!room_access(req, room, &role, 0)) {
+        return OK;
+    }
+    if (!one_trip) {
+        if (!since_arg(req, room, &after)) {
+            return OK;
+        }
+        if (bad_limit) {
+            return ci_http_problem(req, ci_problem_field(p,
+                                   ci_problem_invalid(p, 10116), "limit",
+                                   "Ensure this value is a whole number "
+                                   "from 1 to 500."));
+        }
+        rv = ci_chat_history(req->db, p, room->id, room->uuid, after,
+                             (int)limit, &msgs);
+        if (rv != APR_SUCCESS) {
+            return ci_http_db_fail(req, rv, 10117);
+        }
     }
     ci_jbuf_init(&out, p, 64 + 320 * (apr_size_t)msgs->nelts);
     ci_jbuf_open(&out, '[');
