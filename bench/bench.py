@@ -780,7 +780,9 @@ class Run:
         self.gen = runtime_root(os.path.join(HERE, "gen"), tag="carinfo-bench")
         self.results = {"machine": bl.machine(), "settings": {
             "duration_s": args.duration, "rounds": args.rounds,
-            "conns": args.conns}, "db": {}}
+            "conns": args.conns,
+            "pg_connection": "tcp 127.0.0.1" if args.pg_tcp
+                             else "unix socket"}, "db": {}}
         self.pg = None
         self.args.pg_pids = None
         self.t0 = time.monotonic()
@@ -797,10 +799,12 @@ class Run:
         if db == "sqlite":
             dbspec = ("sqlite3", os.path.join(root, "db", "carinfo.db"))
         else:
-            dbspec = ("pgsql", self.pg.dbparams())
+            # a PostgreSQL on the same host is reached over its socket
+            dbspec = ("pgsql", self.pg.dbparams(
+                unix_socket=not self.args.pg_tcp))
         inst = BenchInstance(root, port, relay_port, db=dbspec, extra=extra,
                              build=self.build, log_level="warn",
-                             relay_log_level="warn")
+                             relay_log_level=self.args.relay_log)
         inst.keygen()
         inst.migrate()
         return inst
@@ -938,6 +942,12 @@ def parse_args(argv):
                          "session_preload_libraries=auto_explain "
                          "auto_explain.log_min_duration=1ms: the plans of "
                          "slow statements land in gen/pg/postgres.log")
+    ap.add_argument("--pg-tcp", action="store_true",
+                    help="reach PostgreSQL over TCP on 127.0.0.1 instead of "
+                         "its unix socket")
+    ap.add_argument("--relay-log", default="warn",
+                    help="the relay's --log-level (debug logs each group "
+                         "commit with its duration)")
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--readme", default=os.path.join(HERE, "README.md"),
                     help="README to render ('' for none)")

@@ -54,9 +54,11 @@ def settings(r):
     return ("wrk `-t2 -c%d -d%ds --latency`, %d interleaved rounds "
             "(static, endpoint, next endpoint...), ratio = endpoint rps / "
             "static rps of the same round, median of the rounds; "
-            "kernel.sched_autogroup_enabled %s." % (
+            "kernel.sched_autogroup_enabled %s; PostgreSQL (same host, "
+            "durable defaults) reached over %s." % (
                 s["conns"], s["duration_s"], s["rounds"],
-                s.get("sched_autogroup", "?")))
+                s.get("sched_autogroup", "?"),
+                s.get("pg_connection", "tcp 127.0.0.1")))
 
 
 def rest(r):

@@ -111,6 +111,7 @@ class PrivatePostgres:
                                          "/var/tmp") else None)
         if is_root():
             shutil.chown(self.base, PG_USER, PG_USER)
+        os.chmod(self.base, 0o711)  # its socket, for httpd's User too
         self.data = os.path.join(self.base, "data")
         self.log_path = os.path.join(self.base, "server.log")
         self._run([self._bin("initdb"), "-D", self.data, "-U", PG_USER,
@@ -161,11 +162,13 @@ class PrivatePostgres:
             time.sleep(down_seconds)
         self.start()
 
-    def dbparams(self):
-        """DBDParams / carinfoctl --dbparams for the carinfo database."""
-        return ("host=127.0.0.1 port=%d dbname=%s user=%s password=%s "
-                "connect_timeout=5" % (self.port, DB_NAME, DB_USER,
-                                       DB_PASSWORD))
+    def dbparams(self, unix_socket=False):
+        """DBDParams / carinfoctl --dbparams for the carinfo database,
+        over TCP on 127.0.0.1, or over the server's unix socket."""
+        return ("host=%s port=%d dbname=%s user=%s password=%s "
+                "connect_timeout=5" % (self.base if unix_socket
+                                       else "127.0.0.1", self.port, DB_NAME,
+                                       DB_USER, DB_PASSWORD))
 
     def cleanup(self):
         """Stops the server (immediate if fast fails) and removes the
