@@ -462,6 +462,16 @@ def _wsload_result(cmd, rc, out, err):
     return res
 
 
+def settle(seconds=3):
+    """Writes back what earlier phases left dirty, before a measurement:
+    the kernel's deferred writeback of the REST rounds' data otherwise
+    lands on the PostgreSQL WAL flushes of the WebSocket runs (COMMITs of
+    100-850 ms in its log; this VM's disk: an fdatasync of 209 ms after a
+    1.5 GB delete)."""
+    os.sync()
+    time.sleep(seconds)
+
+
 class Ws:
     """Throughput on the relay and latency through Apache."""
 
@@ -503,6 +513,7 @@ class Ws:
         all_file = rooms_file(os.path.join(self.workdir, "rooms-all.txt"),
                               rooms)
         dur = self.args.ws_duration
+        settle()
         # 1. latency at a fixed rate, through Apache
         lat = self.measured(lambda: wsload(
             ["--rooms", lat_file, "--owner-token", owner["access"],
@@ -521,6 +532,7 @@ class Ws:
             "%.2f max %.2f ms; cpu %s" % (
                 self.db, lat["committed_per_s"], lat["lat_ms"]["p50"],
                 lat["lat_ms"]["p99"], lat["lat_ms"]["max"], lat["cpu_pct"]))
+        settle()
         # 2. committed messages per second, directly on the relay
         rate = len(rooms) * WS_TPUT_PER_SOCKET
         tp = self.measured(lambda: wsload(
