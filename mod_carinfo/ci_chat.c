@@ -444,6 +444,18 @@ apr_status_t ci_chat_room_history(ci_db_t *db, apr_pool_t *p,
     int i;
 
     *room = NULL;
+    if (ci_db_dialect(db) == CI_DIALECT_SQLITE) {
+        /* In-process, two plain statements cost less than the compound
+         * one and its sort: httpd CPU per 50-message list 107-124 us
+         * against 190-200 us. */
+        rv = ci_chat_room(db, p, uuid, room);
+        if (rv == APR_SUCCESS && *room) {
+            return ci_chat_history(db, p, (*room)->id, (*room)->uuid, after,
+                                   limit, msgs);
+        }
+        *msgs = apr_array_make(p, 0, sizeof(ci_message_t *));
+        return rv;
+    }
     rv = ci_db_select(db, p, CI_STMT_ROOM_HISTORY,
                       CI_ARGS(uuid, uuid, ci_db_i64(p, after),
                               apr_itoa(p, limit)), &rows);

@@ -150,8 +150,8 @@ apr_status_t ci_chat_history(ci_db_t *db, apr_pool_t *p, apr_int64_t room_id,
 
 /* The room `uuid` (*room, NULL when there is none or it is deleted) and
  * its messages after message id `after`, oldest first, at most `limit`
- * (*msgs, ci_message_t *), in one statement: ci_chat_room and
- * ci_chat_history in one round trip. */
+ * (*msgs, ci_message_t *): ci_chat_room and ci_chat_history, in one
+ * statement (one round trip) on PostgreSQL. */
 apr_status_t ci_chat_room_history(ci_db_t *db, apr_pool_t *p,
                                   const char *uuid, apr_int64_t after,
                                   int limit, ci_room_t **room,

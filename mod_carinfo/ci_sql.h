@@ -215,8 +215,9 @@
       "ORDER BY m.id LIMIT %d", NULL) \
     /* A room (kind 0, its CI_SQL_ROOM_COLS) and its messages after an id \
      * (kind 1, CI_SQL_MSG_COLS after 12 NULLs) in one statement, so the \
-     * messages list is one round trip (ci_chat_room_history); the typed \
-     * NULLs let PostgreSQL unify the two halves. */ \
+     * messages list is one round trip to PostgreSQL (ci_chat_room_history; \
+     * SQLite runs ROOM_BY_UUID and MSGS_AFTER); the typed NULLs let \
+     * PostgreSQL unify the two halves. */ \
     X(ROOM_HISTORY, \
       "SELECT 0 AS k, " CI_SQL_ROOM_COLS ", " CI_SQL_NULLS_MSG " " \
       "FROM rooms r LEFT JOIN users o ON o.id = r.owner_id " \

@@ -951,6 +951,67 @@ START_TEST(post_many_batch)
 }
 END_TEST
 
+/* The messages list's read: the room and a page of it (one statement on
+ * PostgreSQL, two on SQLite), the same as ci_chat_room + ci_chat_history. */
+START_TEST(room_history_read)
+{
+    ci_db_t *db = open_migrated();
+    const char *owner = add_user(db, ci_uuid4(ut_pool));
+    ci_room_t *a = new_room(db, owner), *empty = new_room(db, owner);
+    apr_array_header_t *msgs;
+    ci_chat_post_t po[4];
+    ci_room_t *got;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        add_post(&po[i], a, i % 2 ? "owner" : "visitor",
+                 apr_psprintf(ut_pool, "m%d", i));
+        ck_assert_int_eq(ci_chat_post_many(db, ut_pool, &po[i], 1),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(ci_chat_room_history(db, ut_pool, a->uuid, 0, 500, &got,
+                                          &msgs), APR_SUCCESS);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(got->id, a->id);
+    ck_assert_str_eq(got->visitor_token_hash, a->visitor_token_hash);
+    ck_assert_int_eq(msgs->nelts, 4);
+    for (i = 0; i < 4; i++) {
+        const ci_message_t *m = APR_ARRAY_IDX(msgs, i, ci_message_t *);
+
+        ck_assert_int_eq(m->id, po[i].msg->id);
+        ck_assert_str_eq(m->content, po[i].content);
+        ck_assert_str_eq(m->sender_type, po[i].sender_type);
+        ck_assert_str_eq(m->room_uuid, a->uuid);
+        ck_assert_int_eq(m->room_id, a->id);
+    }
+    /* After a message, at most two. */
+    ck_assert_int_eq(ci_chat_room_history(db, ut_pool, a->uuid,
+                                          po[0].msg->id, 2, &got, &msgs),
+                     APR_SUCCESS);
+    ck_assert_int_eq(msgs->nelts, 2);
+    ck_assert_int_eq(APR_ARRAY_IDX(msgs, 0, ci_message_t *)->id,
+                     po[1].msg->id);
+    ck_assert_int_eq(APR_ARRAY_IDX(msgs, 1, ci_message_t *)->id,
+                     po[2].msg->id);
+    /* A room with no message; no room; a deleted room. */
+    ck_assert_int_eq(ci_chat_room_history(db, ut_pool, empty->uuid, 0, 50,
+                                          &got, &msgs), APR_SUCCESS);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(msgs->nelts, 0);
+    ck_assert_int_eq(ci_chat_room_history(db, ut_pool, ci_uuid4(ut_pool), 0,
+                                          50, &got, &msgs), APR_SUCCESS);
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(msgs->nelts, 0);
+    ck_assert_int_eq(ci_db_exec_raw(db, apr_psprintf(ut_pool,
+        "UPDATE rooms SET is_deleted = 1 WHERE id = %" APR_INT64_T_FMT,
+        a->id)), APR_SUCCESS);
+    ck_assert_int_eq(ci_chat_room_history(db, ut_pool, a->uuid, 0, 50, &got,
+                                          &msgs), APR_SUCCESS);
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(msgs->nelts, 0);
+}
+END_TEST
+
 /* rooms.owner_unread (006) follows posts, the owner's reads, and messages
  * deleted or flagged deleted behind the API's back (the triggers). */
 START_TEST(owner_unread_kept)
@@ -1031,6 +1092,7 @@ static TCase *db_tcase(const char *name, void (*setup)(void))
     tcase_add_test(tc, attach_caches_per_handle);
     tcase_add_test(tc, post_many_batch);
     tcase_add_test(tc, owner_unread_kept);
+    tcase_add_test(tc, room_history_read);
     return tc;
 }
 
