@@ -285,10 +285,16 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
     apr_array_header_t *order;
     ci_jbuf_t rows_j, touch;
     ci_db_rows_t *rows;
+    unsigned char *rnd = apr_palloc(p, 8 * (apr_size_t)b->n);
     apr_hash_t *rooms;
     apr_status_t rv;
     int i, n = 0;
 
+    /* the random bits of every message id, in one draw */
+    if (apr_generate_random_bytes(rnd, 8 * (apr_size_t)b->n)
+        != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     rv = batch_lock(db, p, b, &rooms, &order);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -309,7 +315,7 @@ static apr_status_t post_many_txn(ci_db_t *db, apr_pool_t *p, void *baton)
             continue;
         }
         m = apr_pcalloc(p, sizeof(*m));
-        m->uuid = ci_uuid7(p, now);
+        m->uuid = ci_uuid7_with(p, now, rnd + 8 * i);
         if (!m->uuid) {
             return APR_EGENERAL;
         }

@@ -39,15 +39,26 @@ const char *ci_uuid4(apr_pool_t *p)
 
 const char *ci_uuid7(apr_pool_t *p, apr_int64_t usec)
 {
+    unsigned char rnd[8];
+
+    if (apr_generate_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
+        return NULL;
+    }
+    return ci_uuid7_with(p, usec, rnd);
+}
+
+const char *ci_uuid7_with(apr_pool_t *p, apr_int64_t usec,
+                          const unsigned char *rnd)
+{
     apr_uint64_t ms = (apr_uint64_t)(usec / 1000);
     unsigned int frac = (unsigned int)((usec % 1000) * 4096 / 1000);
     unsigned char b[16];
     int i;
 
-    if (usec < 0
-        || apr_generate_random_bytes(b + 8, 8) != APR_SUCCESS) {
+    if (usec < 0) {
         return NULL;
     }
+    memcpy(b + 8, rnd, 8);
     for (i = 0; i < 6; i++) {                   /* 48 bits of Unix ms */
         b[i] = (unsigned char)(ms >> (8 * (5 - i)));
     }

@@ -18,6 +18,12 @@ const char *ci_uuid4(apr_pool_t *p);
  * insert. NULL when the CSPRNG fails or usec is negative. */
 const char *ci_uuid7(apr_pool_t *p, apr_int64_t usec);
 
+/* The same, with the random bits taken from `rnd` (8 bytes from the
+ * CSPRNG): for callers that draw them for many ids at once. NULL when
+ * usec is negative. */
+const char *ci_uuid7_with(apr_pool_t *p, apr_int64_t usec,
+                          const unsigned char *rnd);
+
 /* If `s` is a UUID (any case, canonical 8-4-4-4-12 form) returns it in lower
  * case from `p`; otherwise NULL. */
 const char *ci_uuid_normalize(apr_pool_t *p, const char *s);

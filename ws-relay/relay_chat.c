@@ -489,16 +489,25 @@ leave:
 }
 
 /* Whether the socket's send queue takes `len` more bytes whole, so that
- * lws will not keep a partial frame (see the top of this file). When the
- * queue cannot be read, assume it does. */
-static int has_room(struct lws *wsi, size_t len)
+ * lws will not keep a partial frame (see the top of this file). The queue
+ * only drains by itself, so what SIOCOUTQ said last time plus what was
+ * written since bounds it: the ioctl is made only when that bound leaves
+ * no room, not before every frame. When the queue cannot be read, assume
+ * it takes the frame. */
+static int has_room(struct lws *wsi, ci_relay_session_t *pss, size_t len)
 {
-    int fd = lws_get_socket_fd(wsi), queued = 0;
+    size_t need = len + WS_HEADER_MAX;
+    int fd, queued = 0;
 
+    if (pss->outq_bound + need <= SNDBUF_ROOM) {
+        return 1;
+    }
+    fd = lws_get_socket_fd(wsi);
     if (fd < 0 || ioctl(fd, SIOCOUTQ, &queued) != 0 || queued < 0) {
         return 1;
     }
-    return (size_t)queued + len + WS_HEADER_MAX <= SNDBUF_ROOM;
+    pss->outq_bound = (size_t)queued;
+    return pss->outq_bound + need <= SNDBUF_ROOM;
 }
 
 static void retry_writable(lws_sorted_usec_list_t *sul)
@@ -518,6 +527,7 @@ static int write_frame(struct lws *wsi, ci_relay_session_t *pss,
         < (int)f->len) {
         return -1;
     }
+    pss->outq_bound += f->len + WS_HEADER_MAX;
     if (f->id > pss->last_sent) {
         pss->last_sent = f->id;
     }
@@ -571,7 +581,7 @@ static int on_writeable(ci_relay_t *relay, struct lws *wsi,
     if (!f) {
         return rc;
     }
-    if (!has_room(wsi, f->len)) {
+    if (!has_room(wsi, pss, f->len)) {
         lws_sul_schedule(lws_get_context(wsi), 0, &pss->retry,
                          retry_writable, RETRY_US);
         return 0;

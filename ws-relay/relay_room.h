@@ -98,6 +98,8 @@ typedef struct ci_relay_session_t {
     const char *close_reason;
 
     lws_sorted_usec_list_t retry;   /* the socket was full: try again */
+    size_t outq_bound;              /* at most this much in the kernel's
+                                     * send queue (has_room) */
 } ci_relay_session_t;
 
 /* The broadcast frame of a message, with one reference; NULL when out of

@@ -66,6 +66,19 @@ START_TEST(uuid7_format_and_order)
 }
 END_TEST
 
+/* The random tail comes from the caller's bytes, variant bits forced. */
+START_TEST(uuid7_with_given_bits)
+{
+    static const unsigned char rnd[8] = { 0xff, 0x01, 0x23, 0x45, 0x67,
+                                          0x89, 0xab, 0xcd };
+    apr_int64_t t = APR_INT64_C(1795334400123456);
+
+    ck_assert_str_eq(ci_uuid7_with(ut_pool, t, rnd),
+                     "01a20244-e87b-774b-bf01-23456789abcd");
+    ck_assert_ptr_null(ci_uuid7_with(ut_pool, -1, rnd));
+}
+END_TEST
+
 START_TEST(uuid4_unique_1000)
 {
     apr_hash_t *seen = apr_hash_make(ut_pool);
@@ -383,6 +396,7 @@ Suite *ut_util_suite(void)
     tcase_add_test(tc, uuid4_format);
     tcase_add_test(tc, uuid4_unique_1000);
     tcase_add_test(tc, uuid7_format_and_order);
+    tcase_add_test(tc, uuid7_with_given_bits);
     tcase_add_test(tc, uuid_normalize_valid);
     tcase_add_test(tc, uuid_normalize_invalid);
     tcase_add_test(tc, random_hex);
