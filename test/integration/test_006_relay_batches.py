@@ -197,3 +197,81 @@ def test_ci_006_05_descriptor_limit(env, tmp_path):
         relay.wait(10)
     lines = log_path.read_text().splitlines()
     assert len(lines) < 30, "log flooded: %d lines" % len(lines)
+
+
+def relay_cpu_ticks(pid):
+    """User + system clock ticks of process `pid` so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_ci_006_06_slow_reader(env, client, tmp_path):
+    """An owner socket that stops reading: the visitor's own frames keep
+    flowing; once CI_RELAY_MAX_LAG frames wait for the owner, its socket
+    is closed (1008) without the relay spinning while the owner still does
+    not read, and what the owner did get is a prefix of the room's
+    messages, in order. A slow reader that vanishes costs no CPU either."""
+    import time
+    import websockets
+    from conftest import Client, TEST_EXTRA
+    from devtools.carinfo_dev.instance import Instance, free_port
+    inst = Instance(str(tmp_path / "slow"), free_port(), free_port(),
+                    db=(env.driver, env.db_params), build=env.build,
+                    extra=TEST_EXTRA, jwt_key=env.inst.jwt_key,
+                    relay_options=["--max-rate", "0"])
+    inst.start()
+    c = Client(inst, "slow")
+    try:
+        (room,) = open_rooms(env, c, 1)
+        direct = "ws://127.0.0.1:%d%s" % (inst.relay_port, room["path"])
+        o = WS(direct + "?token=" + room["token"])     # never reads below
+        v = WS(direct + "?visitor=" + room["vt"])
+        pad = "x" * 3900
+        try:
+            for i in range(1300):
+                v.send({"message": "m%04d %s" % (i, pad)})
+                echo = v.recv()                        # not held up
+                assert echo["message"].startswith("m%04d " % i)
+            # The owner's socket is being closed and still not read: the
+            # relay waits (CLOSE_GRACE) without spinning.
+            time.sleep(0.5)
+            t0 = relay_cpu_ticks(inst.relay_pid())
+            time.sleep(2)
+            assert relay_cpu_ticks(inst.relay_pid()) - t0 < 50  # of 200
+            got, code = [], None
+            try:
+                while True:
+                    got.append(o.recv()["message"][:5])
+            except websockets.exceptions.ConnectionClosed as e:
+                code = e.code
+            assert code in (1008, 1006)
+            assert 0 < len(got) < 1300
+            assert got == ["m%04d" % i for i in range(len(got))]
+        finally:
+            v.close()
+            o.close()
+        assert len(stored(c, room)) == 500             # all stored (page)
+        # A slow reader that goes away with frames still waiting: the
+        # relay has nothing half-written to flush, so it does not spin.
+        o = WS(direct + "?token=" + room["token"])
+        v = WS(direct + "?visitor=" + room["vt"])
+        try:
+            for i in range(300):
+                v.send({"message": "n%04d %s" % (i, pad)})
+                v.recv()
+            o.ws.transport.abort()
+            time.sleep(0.5)
+            t0 = relay_cpu_ticks(inst.relay_pid())
+            time.sleep(2)
+            assert relay_cpu_ticks(inst.relay_pid()) - t0 < 50  # of 200
+            v.send({"message": "still here"})
+            assert v.recv()["message"] == "still here"
+        finally:
+            v.close()
+            o.close()
+        inst.errorlog.ignore_recent(lognos=["CI10533"])
+        assert inst.errorlog.check() == []
+    finally:
+        c.close()
+        inst.stop()
