@@ -793,8 +793,8 @@ class Run:
         self.results = {"machine": bl.machine(), "settings": {
             "duration_s": args.duration, "rounds": args.rounds,
             "conns": args.conns,
-            "pg_connection": "tcp 127.0.0.1" if args.pg_tcp
-                             else "unix socket"}, "db": {}}
+            "pg_connection": "unix socket" if args.pg_unix
+                             else "tcp 127.0.0.1"}, "db": {}}
         self.pg = None
         self.args.pg_pids = None
         self.t0 = time.monotonic()
@@ -811,9 +811,8 @@ class Run:
         if db == "sqlite":
             dbspec = ("sqlite3", os.path.join(root, "db", "carinfo.db"))
         else:
-            # a PostgreSQL on the same host is reached over its socket
             dbspec = ("pgsql", self.pg.dbparams(
-                unix_socket=not self.args.pg_tcp))
+                unix_socket=self.args.pg_unix))
         inst = BenchInstance(root, port, relay_port, db=dbspec, extra=extra,
                              build=self.build, log_level="warn",
                              relay_log_level=self.args.relay_log)
@@ -954,9 +953,9 @@ def parse_args(argv):
                          "session_preload_libraries=auto_explain "
                          "auto_explain.log_min_duration=1ms: the plans of "
                          "slow statements land in gen/pg/postgres.log")
-    ap.add_argument("--pg-tcp", action="store_true",
-                    help="reach PostgreSQL over TCP on 127.0.0.1 instead of "
-                         "its unix socket")
+    ap.add_argument("--pg-unix", action="store_true",
+                    help="reach PostgreSQL over its unix socket instead of "
+                         "TCP on 127.0.0.1 (README: what it changes)")
     ap.add_argument("--relay-log", default="warn",
                     help="the relay's --log-level (debug logs each group "
                          "commit with its duration)")
