@@ -178,34 +178,19 @@ const char *ci_db_error(const ci_db_t *db)
     return db->errbuf;
 }
 
-/* Prepares statement `id` on the SQLite connection: apr_dbd's
- * placeholders (%s, %d, %lld) become "?", "%%" becomes "%". */
+/* Prepares statement `id` on the SQLite connection, in SQLite's
+ * placeholders (ci_sql_qmarks). */
 static apr_status_t lite_prepare(ci_db_t *db, ci_stmt_id_t id)
 {
     const char *s = ci_sql_text(id, CI_DIALECT_SQLITE);
-    char *sql = malloc(strlen(s) + 1), *d = sql;
+    char *sql = malloc(strlen(s) + 1);
     int rc;
 
     if (!sql) {
         apr_cpystrn(db->errbuf, "out of memory", sizeof(db->errbuf));
         return CI_DB_EQUERY;
     }
-    while (*s) {
-        if (s[0] == '%' && s[1] == '%') {
-            *d++ = '%';
-            s += 2;
-        }
-        else if (s[0] == '%') {
-            for (s++; *s == 'l'; s++) {
-            }
-            s += *s != '\0';       /* the conversion letter */
-            *d++ = '?';
-        }
-        else {
-            *d++ = *s++;
-        }
-    }
-    *d = '\0';
+    ci_sql_qmarks(s, sql);
     rc = sqlite3_prepare_v3(db->lite, sql, -1, SQLITE_PREPARE_PERSISTENT,
                             &db->lstmt[id], NULL);
     free(sql);
@@ -343,8 +328,7 @@ leave:
     if (rc) {
         set_error(db, rc);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    sqlite3_reset(st);              /* every run binds every argument */
     return rc;
 }
 

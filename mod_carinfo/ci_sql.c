@@ -31,16 +31,38 @@ const char *ci_sql_text(ci_stmt_id_t id, ci_dialect_t dialect)
 
 int ci_sql_nargs(ci_stmt_id_t id)
 {
-    const char *s = stmts[id].sql[CI_DIALECT_SQLITE];
+    return ci_sql_qmarks(stmts[id].sql[CI_DIALECT_SQLITE], NULL);
+}
+
+int ci_sql_qmarks(const char *s, char *out)
+{
     int n = 0;
 
-    for (; (s = strchr(s, '%')) != NULL; s++) {
-        if (s[1] == '%') {
-            s++;
+    while (*s) {
+        if (s[0] == '%' && s[1] == '%') {
+            s += 2;
+            if (out) {
+                *out++ = '%';
+            }
+            continue;
         }
-        else if (s[1] == 's' || s[1] == 'd' || s[1] == 'l' || s[1] == 'f') {
+        if (s[0] == '%' && strchr("sdlf", s[1]) && s[1]) {
+            for (s++; *s == 'l'; s++) {
+            }
+            s += *s != '\0';       /* the conversion letter */
             n++;
+            if (out) {
+                *out++ = '?';
+            }
+            continue;
         }
+        if (out) {
+            *out++ = *s;
+        }
+        s++;
+    }
+    if (out) {
+        *out = '\0';
     }
     return n;
 }

@@ -295,4 +295,9 @@ const char *ci_sql_text(ci_stmt_id_t id, ci_dialect_t dialect);
 /* How many placeholders the statement takes (%% is not one). */
 int ci_sql_nargs(ci_stmt_id_t id);
 
+/* Walks the apr_dbd placeholders (%s, %d, %lld, %f) of `sql` and returns
+ * how many there are; when `out` is not NULL (strlen(sql) + 1 bytes) it
+ * gets the SQL with each one as "?" and "%%" as "%" (SQLite's form). */
+int ci_sql_qmarks(const char *sql, char *out);
+
 #endif /* mod_carinfo_ci_sql_h */

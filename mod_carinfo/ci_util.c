@@ -129,18 +129,21 @@ static void put_digits(char *end, int v, int width)
 /* Formatted by hand: apr_psprintf was a tenth of a 50-message list. */
 const char *ci_time_iso(apr_pool_t *p, apr_int64_t usec)
 {
-    /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" */
-    char *s = apr_palloc(p, sizeof("0000-00-00T00:00:00.000000Z"));
     apr_time_exp_t t;
     int year;
+    char *s;
 
     apr_time_exp_gmt(&t, (apr_time_t)usec);
     year = t.tm_year + 1900;
-    if (year < 0 || year > 9999) {  /* not ours to store; keep it valid */
-        return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", year,
-                            t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
-                            t.tm_sec);
+    if (year < 0 || year > 9999) {  /* beyond four digits */
+        s = apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d", year,
+                         t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
+                         t.tm_sec);
+        return t.tm_usec ? apr_psprintf(p, "%s.%06dZ", s, t.tm_usec)
+                         : apr_pstrcat(p, s, "Z", NULL);
     }
+    /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" */
+    s = apr_palloc(p, sizeof("0000-00-00T00:00:00.000000Z"));
     memcpy(s, "0000-00-00T00:00:00", 19);
     put_digits(s + 4, year, 4);
     put_digits(s + 7, t.tm_mon + 1, 2);

@@ -299,7 +299,8 @@ static int since_arg(ci_req_t *req, const ci_room_t *room, apr_int64_t *after)
 }
 
 /* The messages list. With no ?since= (or a numeric one) and a good
- * ?limit=, the room and its page are one statement (one round trip);
+ * ?limit=, the room and its page are one call (one round trip on
+ * PostgreSQL, ci_chat_room_history);
  * otherwise the room comes first, and errors come in the order: token,
  * room, since, limit. */
 int ci_chat_h_messages(ci_req_t *req)

@@ -23,6 +23,13 @@ def open_rooms(env, client, n):
     return rooms
 
 
+def relay_cpu_ticks(pid):
+    """User + system clock ticks of process `pid` so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def stored(client, room):
     return history(client, room["id"], visitor=room["vt"],
                    query="limit=500").json()
@@ -166,14 +173,9 @@ def test_ci_006_05_descriptor_limit(env, tmp_path):
                 time.sleep(0.1)
         for _ in range(299):                # beyond the limit: backlog
             socks.append(socket.create_connection(("127.0.0.1", port), 2))
-
-        def cpu_ticks():
-            with open("/proc/%d/stat" % relay.pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return int(fields[11]) + int(fields[12])
-        t0 = cpu_ticks()
+        t0 = relay_cpu_ticks(relay.pid)
         time.sleep(2)
-        busy = cpu_ticks() - t0             # a spinning relay: ~200
+        busy = relay_cpu_ticks(relay.pid) - t0  # a spinning relay: ~200
         assert busy < 50, "relay spins at its descriptor limit (%d)" % busy
         assert len(os.listdir("/proc/%d/fd" % relay.pid)) < 200
         for s in socks:
@@ -197,13 +199,6 @@ def test_ci_006_05_descriptor_limit(env, tmp_path):
         relay.wait(10)
     lines = log_path.read_text().splitlines()
     assert len(lines) < 30, "log flooded: %d lines" % len(lines)
-
-
-def relay_cpu_ticks(pid):
-    """User + system clock ticks of process `pid` so far."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
 
 
 def test_ci_006_06_slow_reader(env, client, tmp_path):
