@@ -353,12 +353,17 @@ static void on_message(ci_relay_t *relay, ci_relay_session_t *pss)
     apr_pool_destroy(p);
 }
 
-/* Sets the close code and reason and returns -1, so lws closes. */
-static int close_now(struct lws *wsi, int code, const char *reason)
+/* WRITEABLE only (see ci_relay_session_close): sets the close code and
+ * reason and returns -1, so lws sends the close frame and waits for the
+ * peer's. Once: lws kills a socket whose callback returns -1 again before
+ * its close frame is out, so the session ignores input from now on. */
+static int close_now(struct lws *wsi, ci_relay_session_t *pss, int code,
+                     const char *reason)
 {
     unsigned char buf[124];
     size_t n = strlen(reason);
 
+    pss->closing = 1;
     n = n < sizeof(buf) ? n : sizeof(buf);
     memcpy(buf, reason, n);
     lws_close_reason(wsi, (enum lws_close_status)code, buf, n);
@@ -399,7 +404,7 @@ static int on_receive(ci_relay_t *relay, struct lws *wsi,
 {
     size_t max = relay->conf->max_frame;
 
-    if (pss->close_code) {
+    if (pss->close_code || pss->closing) {
         return 0;                   /* closing: ignore input */
     }
     if (lws_is_first_fragment(wsi)) {
@@ -413,8 +418,9 @@ static int on_receive(ci_relay_t *relay, struct lws *wsi,
                           APR_INT64_T_FMT ": more than %d messages a "
                           "second, bursts of %d (1008)", pss->room->id,
                           relay->conf->max_rate, relay->conf->max_burst);
-            return close_now(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             "Too many messages.");
+            ci_relay_session_close(pss, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                                   "Too many messages.");
+            return 0;
         }
     }
     if (pss->rx_len + len + lws_remaining_packet_payload(wsi) > max) {
@@ -423,8 +429,9 @@ static int on_receive(ci_relay_t *relay, struct lws *wsi,
                       APR_INT64_T_FMT ": a message of more than %"
                       APR_SIZE_T_FMT " bytes (1009)", pss->room->id,
                       (apr_size_t)max);
-        return close_now(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         "Message too large.");
+        ci_relay_session_close(pss, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                               "Message too large.");
+        return 0;
     }
     if (!pss->rx_binary && len) {
         unsigned char *rx = realloc(pss->rx, pss->rx_len + len);
@@ -550,7 +557,8 @@ static ci_relay_frame_t *next_frame(ci_relay_t *relay, struct lws *wsi,
                       CILOGNO(10539) "closing a socket of room %"
                       APR_INT64_T_FMT ": its replay failed (1013)",
                       pss->room->id);
-        *rc = close_now(wsi, CLOSE_TRY_AGAIN_LATER, "Try again later.");
+        *rc = close_now(wsi, pss, CLOSE_TRY_AGAIN_LATER,
+                        "Try again later.");
         return NULL;
     }
     if (pss->replaying && pss->hist_pos < pss->hist_n) {
@@ -574,8 +582,11 @@ static int on_writeable(ci_relay_t *relay, struct lws *wsi,
     ci_relay_frame_t *f;
     int rc;
 
+    if (pss->closing) {
+        return 0;                   /* lws is sending the close frame */
+    }
     if (pss->close_code) {
-        return close_now(wsi, pss->close_code, pss->close_reason);
+        return close_now(wsi, pss, pss->close_code, pss->close_reason);
     }
     f = next_frame(relay, wsi, pss, &rc);
     if (!f) {

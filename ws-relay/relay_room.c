@@ -125,10 +125,8 @@ void ci_relay_hist_clear(ci_relay_session_t *pss)
     pss->hist_n = pss->hist_pos = 0;
 }
 
-/* Asks for the session to be closed with `code` at its next WRITEABLE
- * (or killed after CLOSE_GRACE seconds); drops what it had queued. */
-static void session_close(ci_relay_session_t *pss, int code,
-                          const char *reason)
+void ci_relay_session_close(ci_relay_session_t *pss, int code,
+                            const char *reason)
 {
     if (pss->close_code) {
         return;
@@ -144,7 +142,7 @@ static void session_close(ci_relay_session_t *pss, int code,
 /* Queues `f` for one session and asks for WRITEABLE. */
 static void session_send(ci_relay_session_t *pss, ci_relay_frame_t *f)
 {
-    if (pss->close_code
+    if (pss->close_code || pss->closing
         || (f->id && !pss->replaying && f->id <= pss->last_sent)) {
         return;
     }
@@ -153,8 +151,8 @@ static void session_send(ci_relay_session_t *pss, ci_relay_frame_t *f)
                       CILOGNO(10533) "closing a socket of room %"
                       APR_INT64_T_FMT ": %u frames wait for it (1008)",
                       pss->room->id, pss->qlen);
-        session_close(pss, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                      "Too many frames waiting.");
+        ci_relay_session_close(pss, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+                               "Too many frames waiting.");
         return;
     }
     lws_callback_on_writable(pss->wsi);

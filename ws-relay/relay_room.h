@@ -96,6 +96,7 @@ typedef struct ci_relay_session_t {
 
     int close_code;                 /* close at the next WRITEABLE */
     const char *close_reason;
+    int closing;                    /* close_now() ran: lws is closing */
 
     lws_sorted_usec_list_t retry;   /* the socket was full: try again */
     size_t outq_bound;              /* at most this much in the kernel's
@@ -119,6 +120,14 @@ ci_relay_frame_t *ci_relay_queue_pop(ci_relay_session_t *s);
 
 /* Drops the session's queue and frees it. */
 void ci_relay_queue_clear(ci_relay_session_t *s);
+
+/* Asks for the session to be closed with `code` and `reason` (static
+ * text) at its next WRITEABLE, or killed after a grace period; drops what
+ * it had queued, and its input from now on. The way to close from any
+ * callback but WRITEABLE: a -1 from RECEIVE makes lws drop the rest of
+ * what it read, and its parser loses the frames' boundaries. */
+void ci_relay_session_close(ci_relay_session_t *pss, int code,
+                            const char *reason);
 
 /* Drops what is left of the session's replay batch and frees it. */
 void ci_relay_hist_clear(ci_relay_session_t *s);

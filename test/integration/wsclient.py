@@ -16,6 +16,17 @@ class Refused(Exception):
         self.status = status
 
 
+def text_frames(texts):
+    """Client text frames for `texts`, masked with a zero key (payload
+    bytes unchanged), concatenated."""
+    out = bytearray()
+    for t in texts:
+        b = t.encode()
+        assert len(b) < 126
+        out += bytes([0x81, 0x80 | len(b), 0, 0, 0, 0]) + b
+    return bytes(out)
+
+
 class WS:
     """One WebSocket, driven from synchronous test code through a private
     event loop."""
@@ -59,6 +70,12 @@ class WS:
         except asyncio.TimeoutError:
             return True
         return False
+
+    def send_raw(self, data):
+        """Writes bytes as they are (frames made by text_frames()), in one
+        write, bypassing the library's framing."""
+        self.ws.transport.write(data)
+        self.idle(0)
 
     def close_code(self, timeout=TIMEOUT):
         """Waits for the server to close; returns the close code."""
