@@ -41,7 +41,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, HERE)
 
 from devtools.carinfo_dev.build import Build  # noqa: E402
-from devtools.carinfo_dev.instance import (Instance, free_port,  # noqa: E402
+from devtools.carinfo_dev.instance import (Instance, free_ports,  # noqa: E402
                                            is_root, runtime_root)
 from devtools.carinfo_dev.pg import PrivatePostgres  # noqa: E402
 import benchlib as bl  # noqa: E402
@@ -804,10 +804,7 @@ class Run:
         if os.path.isdir(root):
             shutil.rmtree(root)
         os.makedirs(root)
-        port = free_port()
-        relay_port = free_port()
-        while relay_port == port:
-            relay_port = free_port()
+        port, relay_port = free_ports(2)
         if db == "sqlite":
             dbspec = ("sqlite3", os.path.join(root, "db", "carinfo.db"))
         else:

@@ -51,11 +51,23 @@ def is_root():
     return os.geteuid() == 0
 
 
+def free_ports(n, host="127.0.0.1"):
+    """`n` distinct TCP ports that were free a moment ago (the kernel's
+    picks, held together so that none comes twice)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+             for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind((host, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def free_port(host="127.0.0.1"):
     """A TCP port that was free a moment ago (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    return free_ports(1, host)[0]
 
 
 def user_can(user, test, path):

@@ -21,7 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from devtools.carinfo_dev.instance import (Instance, free_port,  # noqa
+from devtools.carinfo_dev.instance import (Instance, free_ports,  # noqa
                                            runtime_root)
 from devtools.carinfo_dev.pg import PrivatePostgres  # noqa: E402
 from devtools.carinfo_dev.testing import (log_problems, mark_logs,  # noqa
@@ -84,13 +84,11 @@ class CarInfoEnv:
         return self
 
     def _make(self, root, mount):
-        port = free_port()
-        relay_port = free_port()
-        while relay_port == port:
-            relay_port = free_port()
+        port, relay_port = free_ports(2)
         # The relay is also reachable the mod_proxy_wstunnel way (ws://),
         # as many existing vhosts have it: httpd hands it to mod_proxy_http.
-        wstunnel = ('ProxyPass "/wst/" "ws://127.0.0.1:%d/ws/" disablereuse=on\n'
+        wstunnel = ('ProxyPass "/wst/" "ws://127.0.0.1:%d/ws/" disablereuse=on '
+                    'retry=0\n'
                     % relay_port)
         return Instance(root, port, relay_port,
                         db=(self.driver, self.db_params), mount=mount,

@@ -279,7 +279,7 @@ def test_ci_003_12_unread_counts(env, client, owner):
     _, _, other = new_user(env, client)
     a = start(client, owner["user"]["id"], "A").json()
     b = start(client, owner["user"]["id"], "B").json()      # owner only
-    c = start(client, owner["user"]["id"], "C").json()      # no message
+    start(client, owner["user"]["id"], "C")                  # no message
     d = start(client, owner["user"]["id"], "D").json()      # deleted room
     x = start(client, other["user"]["id"], "X").json()      # another owner
     ids = {}

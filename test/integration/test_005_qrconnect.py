@@ -298,7 +298,7 @@ def test_ci_005_30_owner_sees_guest_on_socket(env, client, owner):
                           "sender_name": "Invité-77", "content": "deuxième",
                           "guest_token": token}, addr=addr)
         assert r.status_code == 201
-        m = o.recv(timeout=3)
+        m = o.recv()
         assert m["message"] == "deuxième" and m["sender_type"] == "visitor"
         assert m["id"] == r.json()["message"]["id"]
         # the owner answers on the socket; the guest reads it in 000's view

@@ -16,7 +16,7 @@ if REPO not in sys.path:
 
 from devtools.carinfo_dev.testing import stop_all  # noqa: E402
 from devtools.carinfo_dev.instance import (SERVICE_USER, Instance,  # noqa
-                                           free_port, runtime_root,
+                                           free_ports, runtime_root,
                                            user_can)
 
 WEB_DIR = os.path.join(REPO, "web")
@@ -111,10 +111,7 @@ class WebEnv:
         return self
 
     def _make(self, name, mount, extra):
-        port = free_port()
-        relay_port = free_port()
-        while relay_port == port:
-            relay_port = free_port()
+        port, relay_port = free_ports(2)
         return Instance(os.path.join(self.gen_dir, name), port, relay_port,
                         db=("sqlite3", self.db_params), mount=mount,
                         extra=extra, build=self.build)
