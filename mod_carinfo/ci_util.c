@@ -270,3 +270,80 @@ int ci_ct_equal(const void *a, const void *b, apr_size_t len)
     }
     return d == 0;
 }
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+           || c == '\v';
+}
+
+/* Hides a keyword value starting at `v` (libpq: quoted with '' and \
+ * escapes, or up to white space; in a URI query, up to '&'). */
+static apr_size_t hide_value(char *v, int in_uri)
+{
+    apr_size_t n = 0;
+
+    if (!in_uri && *v == '\'') {
+        for (v++; *v && *v != '\''; v++, n++) {
+            if (*v == '\\' && v[1]) {
+                *v++ = '*';
+                n++;
+            }
+            *v = '*';
+        }
+        return n;
+    }
+    for (; *v && !is_space(*v) && !(in_uri && (*v == '&' || *v == '#'));
+         v++, n++) {
+        *v = '*';
+    }
+    return n;
+}
+
+apr_size_t ci_conninfo_hide_password(char *s)
+{
+    static const char kw[] = "password";
+    int in_uri = !strncmp(s, "postgresql://", 13)
+                 || !strncmp(s, "postgres://", 11);
+    apr_size_t n = 0;
+    char *c;
+
+    if (in_uri) {
+        char *auth = strstr(s, "://") + 3;
+        char *end = auth + strcspn(auth, "/?#");
+        char *at = memchr(auth, '@', (apr_size_t)(end - auth));
+        char *colon = at ? memchr(auth, ':', (apr_size_t)(at - auth)) : NULL;
+
+        for (c = colon ? colon + 1 : at; c && c < at; c++, n++) {
+            *c = '*';
+        }
+    }
+    for (c = s; (c = strstr(c, kw)) != NULL; c += sizeof(kw) - 1) {
+        char *v = c + sizeof(kw) - 1;
+
+        if (c > s && !is_space(c[-1])
+            && !(in_uri && (c[-1] == '?' || c[-1] == '&'))) {
+            continue;
+        }
+        while (!in_uri && is_space(*v)) {
+            v++;
+        }
+        if (*v != '=') {
+            continue;
+        }
+        v++;
+        while (!in_uri && is_space(*v)) {
+            v++;
+        }
+        n += hide_value(v, in_uri);
+    }
+    return n;
+}
+
+const char *ci_conninfo_from_argv(apr_pool_t *p, const char *arg)
+{
+    const char *copy = apr_pstrdup(p, arg);
+
+    ci_conninfo_hide_password((char *)arg);
+    return copy;
+}

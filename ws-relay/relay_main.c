@@ -103,7 +103,9 @@ static void usage(FILE *f)
           "  --dbdriver NAME     as DBDriver: sqlite3 or pgsql "
           "(default sqlite3)\n"
           "  --dbparams PARAMS   as DBDParams: the SQLite file, or a libpq\n"
-          "                      conninfo string (required)\n"
+          "                      conninfo string (required; else\n"
+          "                      $CARINFO_DBPARAMS); its password is hidden\n"
+          "                      from ps once read\n"
           "  --jwt-key FILE      the key of CarInfoJWTKeyFile, read at start; "
           "without\n"
           "                      it only visitors can open chat sockets\n"
@@ -229,7 +231,7 @@ static apr_status_t set_option(apr_pool_t *p, int optch, const char *arg,
         conf->dbdriver = arg;
         return APR_SUCCESS;
     case OPT_DBPARAMS:
-        conf->dbparams = arg;
+        conf->dbparams = ci_conninfo_from_argv(p, arg);
         return APR_SUCCESS;
     case OPT_LOG_LEVEL:
         level = ci_log_level_parse(arg);
@@ -347,9 +349,10 @@ static apr_status_t parse_args(apr_pool_t *p, int argc,
         err = apr_psprintf(p, "unexpected argument '%s'", argv[opt->ind]);
         rv = APR_EINVAL;
     }
-    else if (*action == ACTION_RUN && !conf->dbparams) {
-        err = "--dbparams is required (as DBDParams: the SQLite file, or a "
-              "libpq conninfo string)";
+    else if (*action == ACTION_RUN && !conf->dbparams
+             && !(conf->dbparams = getenv("CARINFO_DBPARAMS"))) {
+        err = "--dbparams (or CARINFO_DBPARAMS) is required (as DBDParams: "
+              "the SQLite file, or a libpq conninfo string)";
         rv = APR_EINVAL;
     }
 leave:

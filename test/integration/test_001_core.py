@@ -325,6 +325,21 @@ def test_ci_001_32(env, tmp_path):
     assert rc == 254, (rc, (tmp_path / "relay.log").read_text())
 
 
+def test_ci_001_33(env):
+    """The database password is not on the relay's command line as ps
+    shows it (httpd starts it with --dbparams from CarInfoRelay)."""
+    if "password=" not in env.db_params:
+        pytest.skip("no password in DBDParams (--db pgsql has one)")
+    secret = re.search(r"password=(\S+)", env.db_params).group(1)
+    pid = env.inst.relay_pid()
+    assert pid, "no relay"
+    ps = subprocess.run(["ps", "-o", "args=", "-p", str(pid)],
+                        capture_output=True, text=True).stdout
+    assert "--dbparams" in ps and "password=" + "*" * len(secret) in ps, ps
+    assert "password=" + secret not in ps, ps
+    assert env.inst.relay_healthy()      # and it still uses the password
+
+
 # ---------------------------------------------------------------------------
 # configuration
 

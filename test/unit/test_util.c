@@ -387,6 +387,44 @@ START_TEST(ct_equal)
 }
 END_TEST
 
+START_TEST(conninfo_hide_password)
+{
+    static const struct {
+        const char *in, *out;
+        apr_size_t hidden;
+    } cases[] = {
+        { "host=db port=5432 dbname=carinfo user=carinfo password=s3cret "
+          "connect_timeout=5",
+          "host=db port=5432 dbname=carinfo user=carinfo password=****** "
+          "connect_timeout=5", 6 },
+        { "password=x", "password=*", 1 },
+        { "user=a password = 'it\\'s' host=b",
+          "user=a password = '*****' host=b", 5 },
+        { "password='a b\\\\c' dbname=d", "password='******' dbname=d",
+          6 },
+        { "passwordx=1 xpassword=2 password", "passwordx=1 xpassword=2 "
+          "password", 0 },
+        { "postgresql://carinfo:pa%40ss@db:5432/carinfo",
+          "postgresql://carinfo:*******@db:5432/carinfo", 7 },
+        { "postgres://u@db/x?sslmode=require&password=pw&x=1",
+          "postgres://u@db/x?sslmode=require&password=**&x=1", 2 },
+        { "postgresql://db/carinfo", "postgresql://db/carinfo", 0 },
+        { "/var/lib/carinfo/carinfo.db", "/var/lib/carinfo/carinfo.db", 0 },
+        { "", "", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *s = apr_pstrdup(ut_pool, cases[i].in);
+        apr_size_t n = ci_conninfo_hide_password(s);
+
+        ck_assert_msg(!strcmp(s, cases[i].out), "%s -> %s", cases[i].in, s);
+        ck_assert_msg(n == cases[i].hidden, "%s: %lu hidden", cases[i].in,
+                      (unsigned long)n);
+    }
+}
+END_TEST
+
 Suite *ut_util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -418,6 +456,10 @@ Suite *ut_util_suite(void)
     tcase_add_test(tc, utf8_valid_rejects);
     tcase_add_test(tc, utf8_len);
     tcase_add_test(tc, ct_equal);
+    suite_add_tcase(s, tc);
+
+    tc = ut_tcase("conninfo");
+    tcase_add_test(tc, conninfo_hide_password);
     suite_add_tcase(s, tc);
     return s;
 }
