@@ -271,21 +271,24 @@ def test_ci_001_33(env, session, mount):
         assert "X-CarInfo-Problem" not in r.headers
 
 
-def _relay(env, args, stderr):
+def _relay(env, args, stderr, environ=None):
     kw = {}
     if is_root():
         kw = dict(user=SERVICE_USER, group=SERVICE_GROUP, extra_groups=[])
     return subprocess.Popen([env.inst._relay_exe()] + args,
                             stdin=subprocess.DEVNULL, stdout=stderr,
-                            stderr=stderr, cwd="/", **kw)
+                            stderr=stderr, cwd="/", env=environ, **kw)
 
 
 def test_ci_001_31(env, tmp_path, session):
-    """A second relay: healthy, then SIGTERM -> exit 0."""
+    """A second relay, its DBDParams in $CARINFO_DBPARAMS (systemd's
+    EnvironmentFile, conf/carinfo-relay.service): healthy (its health
+    reads the database), then SIGTERM -> exit 0."""
     port = free_port()
     log = open(tmp_path / "relay.log", "wb")
     p = _relay(env, ["--listen", "127.0.0.1:%d" % port, "--dbdriver",
-                     env.driver, "--dbparams", env.db_params], log)
+                     env.driver], log,
+               environ=dict(os.environ, CARINFO_DBPARAMS=env.db_params))
     try:
         s = session
         deadline = time.monotonic() + 10
