@@ -328,7 +328,7 @@ def test_ci_001_32(env, tmp_path):
     assert rc == 254, (rc, (tmp_path / "relay.log").read_text())
 
 
-def test_ci_001_33(env):
+def test_ci_001_34(env):
     """The database password is not on the relay's command line as ps
     shows it (httpd starts it with --dbparams from CarInfoRelay)."""
     if "password=" not in env.db_params:
