@@ -1,6 +1,7 @@
 /* ci_util.c: see ci_util.h. */
 #include <string.h>
 #include <apr_general.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "ci_util.h"
@@ -271,79 +272,96 @@ int ci_ct_equal(const void *a, const void *b, apr_size_t len)
     return d == 0;
 }
 
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
-           || c == '\v';
-}
-
-/* Hides a keyword value starting at `v` (libpq: quoted with '' and \
- * escapes, or up to white space; in a URI query, up to '&'). */
-static apr_size_t hide_value(char *v, int in_uri)
+/* Overwrites a URI's query value, up to '&' or the end; returns its
+ * length. */
+static apr_size_t hide_query_value(char *v)
 {
     apr_size_t n = 0;
 
-    if (!in_uri && *v == '\'') {
-        for (v++; *v && *v != '\''; v++, n++) {
-            if (*v == '\\' && v[1]) {
-                *v++ = '*';
-                n++;
-            }
-            *v = '*';
-        }
-        return n;
-    }
-    for (; *v && !is_space(*v) && !(in_uri && (*v == '&' || *v == '#'));
-         v++, n++) {
+    for (; *v && *v != '&'; v++, n++) {
         *v = '*';
+    }
+    return n;
+}
+
+/* A postgresql:// URI: the password of user:password@ (the authority ends
+ * at the first '/', as libpq reads it) and of ?...password=... */
+static apr_size_t hide_uri(char *s)
+{
+    char *auth = strstr(s, "://") + 3;
+    char *end = auth + strcspn(auth, "/");
+    char *at = memchr(auth, '@', (apr_size_t)(end - auth));
+    char *colon = at ? memchr(auth, ':', (apr_size_t)(at - auth)) : NULL;
+    char *q = strchr(end, '?');
+    apr_size_t n = 0;
+    char *c;
+
+    for (c = colon ? colon + 1 : at; c && c < at; c++, n++) {
+        *c = '*';
+    }
+    while (q) {
+        q++;
+        if (!strncmp(q, "password=", 9)) {
+            n += hide_query_value(q + 9);
+        }
+        q = strchr(q, '&');
     }
     return n;
 }
 
 apr_size_t ci_conninfo_hide_password(char *s)
 {
-    static const char kw[] = "password";
-    int in_uri = !strncmp(s, "postgresql://", 13)
-                 || !strncmp(s, "postgres://", 11);
     apr_size_t n = 0;
-    char *c;
 
-    if (in_uri) {
-        char *auth = strstr(s, "://") + 3;
-        char *end = auth + strcspn(auth, "/?#");
-        char *at = memchr(auth, '@', (apr_size_t)(end - auth));
-        char *colon = at ? memchr(auth, ':', (apr_size_t)(at - auth)) : NULL;
-
-        for (c = colon ? colon + 1 : at; c && c < at; c++, n++) {
-            *c = '*';
-        }
+    if (!strncmp(s, "postgresql://", 13) || !strncmp(s, "postgres://", 11)) {
+        return hide_uri(s);
     }
-    for (c = s; (c = strstr(c, kw)) != NULL; c += sizeof(kw) - 1) {
-        char *v = c + sizeof(kw) - 1;
+    /* keyword = value pairs, walked as libpq's conninfo parser does: a
+     * value is quoted ('...') or runs to white space; \ escapes the next
+     * character in both. */
+    while (*s) {
+        const char *kw;
+        int secret, quoted;
 
-        if (c > s && !is_space(c[-1])
-            && !(in_uri && (c[-1] == '?' || c[-1] == '&'))) {
-            continue;
+        while (apr_isspace(*s)) {
+            s++;
         }
-        while (!in_uri && is_space(*v)) {
-            v++;
+        kw = s;
+        while (*s && *s != '=' && !apr_isspace(*s)) {
+            s++;
         }
-        if (*v != '=') {
-            continue;
+        secret = s - kw == 8 && !strncmp(kw, "password", 8);
+        while (apr_isspace(*s)) {
+            s++;
         }
-        v++;
-        while (!in_uri && is_space(*v)) {
-            v++;
+        if (*s != '=') {
+            break;                  /* not a conninfo string: leave it */
         }
-        n += hide_value(v, in_uri);
+        s++;
+        while (apr_isspace(*s)) {
+            s++;
+        }
+        quoted = *s == '\'';
+        s += quoted;
+        while (*s && (quoted ? *s != '\'' : !apr_isspace(*s))) {
+            if (*s == '\\' && s[1]) {
+                n += secret;
+                *s = secret ? '*' : *s;
+                s++;
+            }
+            n += secret;
+            *s = secret ? '*' : *s;
+            s++;
+        }
+        s += quoted && *s;
     }
     return n;
 }
 
-const char *ci_conninfo_from_argv(apr_pool_t *p, const char *arg)
+const char *ci_conninfo_from_argv(apr_pool_t *p, char *arg)
 {
     const char *copy = apr_pstrdup(p, arg);
 
-    ci_conninfo_hide_password((char *)arg);
+    ci_conninfo_hide_password(arg);
     return copy;
 }

@@ -57,14 +57,14 @@ int ci_is_blank(const char *s);
 int ci_ct_equal(const void *a, const void *b, apr_size_t len);
 
 /* Overwrites, in place and with '*', the password of a DBDParams string:
- * libpq's `password=value` (quoted or not, also in a URI's query) and the
- * `user:password@` of a postgresql:// URI. For a copy of the parameters
+ * libpq's `password=value` (quoted or not, with \ escapes), and in a
+ * postgresql:// URI the `user:password@` and a `password=` query value. For a copy of the parameters
  * kept in argv, which anyone can read in ps. The length stays; returns the
  * number of characters hidden. */
 apr_size_t ci_conninfo_hide_password(char *s);
 
 /* DBDParams given on a command line: a copy from `p`, after the password
  * in `arg` itself (argv's memory, what ps shows) is hidden. */
-const char *ci_conninfo_from_argv(apr_pool_t *p, const char *arg);
+const char *ci_conninfo_from_argv(apr_pool_t *p, char *arg);
 
 #endif /* mod_carinfo_ci_util_h */

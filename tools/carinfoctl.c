@@ -272,7 +272,9 @@ static int run(apr_pool_t *pool, int argc, const char *const *argv)
     while ((rv = apr_getopt_long(go, opts, &ch, &arg)) == APR_SUCCESS) {
         switch (ch) {
         case 'd': ctl.driver = arg; break;
-        case 'p': ctl.params = ci_conninfo_from_argv(ctl.pool, arg); break;
+        case 'p':
+            ctl.params = ci_conninfo_from_argv(ctl.pool, (char *)arg);
+            break;
         case 's': ctl.sql_dir = arg; break;
         case 'u': ctl.url = arg; break;
         case 'f': ctl.force = 1; break;

@@ -437,7 +437,9 @@ static int on_receive(ci_relay_t *relay, struct lws *wsi,
         unsigned char *rx = realloc(pss->rx, pss->rx_len + len);
 
         if (!rx) {
-            return -1;
+            ci_relay_session_close(pss, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+                                   "Out of memory.");
+            return 0;
         }
         memcpy(rx + pss->rx_len, in, len);
         pss->rx = rx;

@@ -231,7 +231,7 @@ static apr_status_t set_option(apr_pool_t *p, int optch, const char *arg,
         conf->dbdriver = arg;
         return APR_SUCCESS;
     case OPT_DBPARAMS:
-        conf->dbparams = ci_conninfo_from_argv(p, arg);
+        conf->dbparams = ci_conninfo_from_argv(p, (char *)arg);
         return APR_SUCCESS;
     case OPT_LOG_LEVEL:
         level = ci_log_level_parse(arg);
@@ -345,12 +345,14 @@ static apr_status_t parse_args(apr_pool_t *p, int argc,
         goto leave;
     }
     rv = APR_SUCCESS;
+    if (!conf->dbparams) {
+        conf->dbparams = getenv("CARINFO_DBPARAMS");
+    }
     if (opt->ind < argc) {
         err = apr_psprintf(p, "unexpected argument '%s'", argv[opt->ind]);
         rv = APR_EINVAL;
     }
-    else if (*action == ACTION_RUN && !conf->dbparams
-             && !(conf->dbparams = getenv("CARINFO_DBPARAMS"))) {
+    else if (*action == ACTION_RUN && !conf->dbparams) {
         err = "--dbparams (or CARINFO_DBPARAMS) is required (as DBDParams: "
               "the SQLite file, or a libpq conninfo string)";
         rv = APR_EINVAL;

@@ -409,6 +409,14 @@ START_TEST(conninfo_hide_password)
         { "postgres://u@db/x?sslmode=require&password=pw&x=1",
           "postgres://u@db/x?sslmode=require&password=**&x=1", 2 },
         { "postgresql://db/carinfo", "postgresql://db/carinfo", 0 },
+        /* as libpq reads them: a backslash escapes unquoted values too,
+         * a keyword may follow a quoted value directly, the authority
+         * ends at '/' only, a query value at '&' only */
+        { "password=ab\\ cd host=x", "password=****** host=x", 6 },
+        { "user='u'password=s", "user='u'password=*", 1 },
+        { "postgresql://u:p?w#x@db/x", "postgresql://u:*****@db/x", 5 },
+        { "postgres://u@db/x?password=a#b&x=1",
+          "postgres://u@db/x?password=***&x=1", 3 },
         { "/var/lib/carinfo/carinfo.db", "/var/lib/carinfo/carinfo.db", 0 },
         { "", "", 0 },
     };
