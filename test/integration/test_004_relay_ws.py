@@ -230,14 +230,16 @@ def test_ci_004_10_relay_killed_restarted_by_httpd(env, client, room):
     v.close_code()
     o.close()
     v.close()
-    # A socket opened while the relay is down is refused (503), and sockets
-    # work again as soon as the relay is back. (httpd releases that put the
-    # worker "in error" for `retry` seconds after a failed connect would
-    # fail here without ProxyPass retry=0; the 2.4.71 tested on does not.)
+    # A socket opened while the relay is down is refused: 503 when the
+    # connect is refused, 502 when the dying relay's backlog took it and
+    # reset it. Sockets work again as soon as the relay is back. (httpd
+    # releases that put the worker "in error" for `retry` seconds after a
+    # failed connect would fail here without ProxyPass retry=0; the 2.4.71
+    # tested on does not.)
     try:
         visitor(env, room).close()
     except Refused as e:
-        assert e.status == 503, e.status
+        assert e.status in (502, 503), e.status
     # a message sent over REST while the relay is down is committed
     send(client, room["id"], "during restart", token=room["token"])
     deadline = time.monotonic() + 15
