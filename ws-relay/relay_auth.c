@@ -260,9 +260,19 @@ static int open_room(ci_relay_t *relay, struct lws *wsi, apr_pool_t *p,
         grant->sender_name = room->visitor_name;    /* never changes */
     }
     grant->since = -1;
-    return c->since ? read_since(relay, wsi, p, db, room, c->since,
-                                 &grant->since)
-                    : 0;
+    if (c->since) {
+        return read_since(relay, wsi, p, db, room, c->since, &grant->since);
+    }
+    /* Without ?since=, the socket's stream starts after the room's last
+     * message as of now, before the 101 is sent: a message committed while
+     * the handshake completes is replayed to it, not lost (the room's own
+     * start may come later, on a busy relay). */
+    rv = ci_chat_last_id(db, p, room->id, &grant->since);
+    if (rv != APR_SUCCESS) {
+        ci_relay_db_failed(relay, "last message id", rv);
+        return refuse_detail(wsi, p, 503, 10565, UNAVAILABLE);
+    }
+    return 0;
 }
 
 int ci_relay_auth_upgrade(ci_relay_t *relay, struct lws *wsi, apr_pool_t *p,
@@ -310,7 +320,7 @@ int ci_relay_auth_upgrade(ci_relay_t *relay, struct lws *wsi, apr_pool_t *p,
                       CILOGNO(10532) "chat upgrade granted: room %"
                       APR_INT64_T_FMT " as %s%s", grant->room_id,
                       grant->role == CI_CHAT_OWNER ? "owner" : "visitor",
-                      grant->since >= 0 ? " with since" : "");
+                      c.since ? " with since" : "");
     }
     return rc;
 }

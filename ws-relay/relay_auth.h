@@ -26,7 +26,9 @@ typedef struct ci_relay_grant_t {
     const char *sender_name;        /* the name the socket posts under: the
                                      * owner's full name or the room's
                                      * visitor name (from `p`) */
-    apr_int64_t since;              /* replay after this id; -1: no replay */
+    apr_int64_t since;              /* replay after this id: ?since=, else
+                                     * the room's last message at the
+                                     * upgrade */
 } ci_relay_grant_t;
 
 /* Decides the upgrade of `wsi`. Returns 0 and fills *grant when the socket
