@@ -648,11 +648,11 @@ static int on_established(struct ci_relay_chat_t *chat, struct lws *wsi,
     pss->sender_name = (char *)pe->grant.sender_name;   /* now ours */
     pe->grant.sender_name = NULL;
     lws_dll2_add_tail(&pss->list, &room->sessions);
-    if (pe->grant.since >= 0) {
-        pss->replaying = 1;
-        pss->last_sent = pe->grant.since;
-        lws_callback_on_writable(wsi);
-    }
+    /* every socket starts with a replay after the grant's id (?since=, or
+     * the room's last message at the upgrade): usually nothing */
+    pss->replaying = 1;
+    pss->last_sent = pe->grant.since;
+    lws_callback_on_writable(wsi);
     pending_free(pe);
     chat->relay->nsockets++;
     ci_log_perror(CI_LOG_MARK, CI_LOG_DEBUG, APR_SUCCESS, NULL,
