@@ -259,20 +259,19 @@ static int open_room(ci_relay_t *relay, struct lws *wsi, apr_pool_t *p,
     else {
         grant->sender_name = room->visitor_name;    /* never changes */
     }
-    grant->since = -1;
-    if (c->since) {
-        return read_since(relay, wsi, p, db, room, c->since, &grant->since);
-    }
-    /* Without ?since=, the socket's stream starts after the room's last
-     * message as of now, before the 101 is sent: a message committed while
-     * the handshake completes is replayed to it, not lost (the room's own
-     * start may come later, on a busy relay). */
-    rv = ci_chat_last_id(db, p, room->id, &grant->since);
+    /* Read before the 101 is sent: a message committed while the
+     * handshake completes comes after it, so the socket replays it
+     * instead of taking it for history (a busy relay may reach
+     * ESTABLISHED late). It is also where a new room's stream starts. */
+    rv = ci_chat_last_id(db, p, room->id, &grant->room_last);
     if (rv != APR_SUCCESS) {
         ci_relay_db_failed(relay, "last message id", rv);
         return refuse_detail(wsi, p, 503, 10565, UNAVAILABLE);
     }
-    return 0;
+    grant->since = grant->room_last;
+    return c->since ? read_since(relay, wsi, p, db, room, c->since,
+                                 &grant->since)
+                    : 0;
 }
 
 int ci_relay_auth_upgrade(ci_relay_t *relay, struct lws *wsi, apr_pool_t *p,

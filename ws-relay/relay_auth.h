@@ -26,9 +26,10 @@ typedef struct ci_relay_grant_t {
     const char *sender_name;        /* the name the socket posts under: the
                                      * owner's full name or the room's
                                      * visitor name (from `p`) */
+    apr_int64_t room_last;          /* the room's last message id at the
+                                     * upgrade, before the 101 */
     apr_int64_t since;              /* replay after this id: ?since=, else
-                                     * the room's last message at the
-                                     * upgrade */
+                                     * room_last */
 } ci_relay_grant_t;
 
 /* Decides the upgrade of `wsi`. Returns 0 and fills *grant when the socket

@@ -191,31 +191,6 @@ static ci_relay_room_t *room_get(struct ci_relay_chat_t *chat, apr_int64_t id)
     return apr_hash_get(chat->rooms, &id, sizeof(id));
 }
 
-/* Reads where the room's live stream starts: its highest message id.
- * Without it (the database failed) the room starts with the first
- * message it is notified of. */
-static void room_start(ci_relay_t *relay, ci_relay_room_t *room)
-{
-    ci_db_t *db = ci_relay_db_get(relay);
-    apr_status_t rv;
-    apr_pool_t *p;
-
-    if (!db) {
-        return;
-    }
-    apr_pool_create(&p, relay->pool);
-    rv = ci_chat_last_id(db, p, room->id, &room->last_id);
-    if (rv == APR_SUCCESS) {
-        ci_relay_db_ok(relay);
-        room->started = 1;
-    }
-    else {
-        ci_relay_db_failed(relay, "last message id", rv);
-        room->last_id = 0;
-    }
-    apr_pool_destroy(p);
-}
-
 /* The room of `grant`, created when it has no session yet; NULL when out
  * of memory. */
 ci_relay_room_t *ci_relay_room_join(struct ci_relay_chat_t *chat,
@@ -230,8 +205,8 @@ ci_relay_room_t *ci_relay_room_join(struct ci_relay_chat_t *chat,
         }
         room->id = grant->room_id;
         apr_cpystrn(room->uuid, grant->room_uuid, sizeof(room->uuid));
+        room->last_id = grant->room_last;   /* read at the upgrade */
         apr_hash_set(chat->rooms, &room->id, sizeof(room->id), room);
-        room_start(chat->relay, room);
     }
     return room;
 }
@@ -269,7 +244,7 @@ void ci_relay_room_deliver(ci_relay_room_t *room, apr_pool_t *p,
 {
     ci_relay_frame_t *f;
 
-    if (!force && room->started && m->id <= room->last_id) {
+    if (!force && m->id <= room->last_id) {
         return;
     }
     f = ci_relay_frame_message(p, m);
@@ -281,7 +256,6 @@ void ci_relay_room_deliver(ci_relay_room_t *room, apr_pool_t *p,
     if (m->id > room->last_id) {
         room->last_id = m->id;
     }
-    room->started = 1;
 }
 
 /* Reads the room's messages after the last one it broadcast, in batches,
@@ -316,33 +290,6 @@ apr_status_t ci_relay_room_read_after(ci_relay_t *relay, ci_relay_room_t *room)
     } while (n == HISTORY_BATCH);
     ci_relay_db_ok(relay);
     return APR_SUCCESS;
-}
-
-/* Reads message `msg_id` alone and broadcasts it (a room that could not
- * read where it starts). Returns APR_SUCCESS or the database error
- * (logged). */
-static apr_status_t room_read_one(ci_relay_t *relay, ci_relay_room_t *room,
-                                  apr_int64_t msg_id)
-{
-    ci_db_t *db = ci_relay_db_get(relay);
-    ci_message_t *m = NULL;
-    apr_status_t rv;
-    apr_pool_t *p;
-
-    if (!db) {
-        return CI_DB_EUNAVAIL;
-    }
-    apr_pool_create(&p, relay->pool);
-    rv = ci_chat_message(db, p, msg_id, &m);
-    if (rv != APR_SUCCESS) {
-        ci_relay_db_failed(relay, "message by id", rv);
-    }
-    else if (m && m->room_id == room->id) {
-        ci_relay_db_ok(relay);
-        ci_relay_room_deliver(room, p, m, 0);
-    }
-    apr_pool_destroy(p);
-    return rv;
 }
 
 static void catch_up_behind(lws_sorted_usec_list_t *sul);
@@ -398,7 +345,7 @@ void ci_relay_room_posted(ci_relay_t *relay, apr_pool_t *p,
     if (!room) {
         return;                     /* its sockets have all gone */
     }
-    if (!room->started || prev_id <= room->last_id) {
+    if (prev_id <= room->last_id) {
         ci_relay_room_deliver(room, p, m, 0);
     }
     else if (!room->behind
@@ -413,22 +360,15 @@ void ci_relay_room_notify(ci_relay_t *relay, apr_int64_t room_id,
     struct ci_relay_chat_t *chat = relay->chat;
     ci_relay_room_t *room = chat ? room_get(chat, room_id) : NULL;
 
-    if (!room || (room->started && msg_id <= room->last_id)) {
+    if (!room || msg_id <= room->last_id) {
         return;
     }
     ci_log_perror(CI_LOG_MARK, CI_LOG_TRACE1, APR_SUCCESS, NULL,
                   "notified: message %" APR_INT64_T_FMT " in room %"
                   APR_INT64_T_FMT, msg_id, room_id);
-    if (room->started) {
-        /* Everything after the last broadcast, in id order, so that a
-         * notification still on its way, or lost, costs no message. */
-        if (ci_relay_room_read_after(relay, room) != APR_SUCCESS) {
-            room_behind(chat, room);
-        }
-    }
-    else if (room_read_one(relay, room, msg_id) != APR_SUCCESS) {
-        room->last_id = msg_id - 1;     /* from this one on, later */
-        room->started = 1;
+    /* Everything after the last broadcast, in id order, so that a
+     * notification still on its way, or lost, costs no message. */
+    if (ci_relay_room_read_after(relay, room) != APR_SUCCESS) {
         room_behind(chat, room);
     }
 }
@@ -444,7 +384,7 @@ void ci_relay_room_catch_up(ci_relay_t *relay)
     for (hi = apr_hash_first(NULL, chat->rooms); hi; hi = apr_hash_next(hi)) {
         ci_relay_room_t *room = apr_hash_this_val(hi);
 
-        room->behind = room->started;
+        room->behind = 1;
     }
     lws_sul_cancel(&chat->behind);
     catch_up_behind(&chat->behind);

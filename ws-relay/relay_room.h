@@ -48,9 +48,8 @@ typedef struct ci_relay_room_t {
     apr_int64_t id;                 /* the key in chat->rooms */
     char uuid[CI_UUID_LEN + 1];
     lws_dll2_owner_t sessions;      /* ci_relay_session_t.list */
-    apr_int64_t last_id;            /* highest message id broadcast here */
-    int started;                    /* last_id is known (read at the start,
-                                     * or set by a broadcast) */
+    apr_int64_t last_id;            /* highest message id broadcast here
+                                     * (at first: read at the upgrade) */
     int behind;                     /* a read failed: messages after last_id
                                      * may wait (retried by chat->behind) */
 } ci_relay_room_t;
@@ -137,7 +136,7 @@ void ci_relay_hist_clear(ci_relay_session_t *s);
 void ci_relay_send_error(ci_relay_session_t *s, apr_pool_t *p,
                          const char *code, const char *detail);
 
-/* The room of `grant`, created (its start read from the database) when it
+/* The room of `grant`, created (starting after grant->room_last) when it
  * has no session yet; NULL when out of memory. The caller adds the
  * session to room->sessions. */
 ci_relay_room_t *ci_relay_room_join(struct ci_relay_chat_t *chat,
